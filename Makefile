@@ -1,0 +1,80 @@
+# relais - one flat Makefile. `make`, `make test`, `make asan`, `make demo`,
+# `make bench`, `make fuzz`, `make install`. Library flags come from
+# pkg-config; nng has no .pc file on Debian bookworm, so it is linked by name.
+
+CC       ?= gcc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+VERSION  := 0.1.0
+PKGS     := lmdb msgpack libsodium jansson inih cmocka
+DEBS     := libnng-dev liblmdb-dev libmsgpack-dev libsodium-dev libjansson-dev \
+            libinih-dev libcmocka-dev lmdb-utils pkg-config
+CFLAGS   ?= -O2 -g
+XFLAGS   := -std=c11 -Wall -Wextra -Wshadow -Wno-missing-field-initializers \
+            -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DRL_VERSION='"$(VERSION)"' \
+            -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs lmdb msgpack libsodium jansson inih 2>/dev/null) \
+            -lnng -pthread
+TESTLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+COMMON   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
+PROTO    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard proto/*.c))
+CLIENT   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out client/main.c,$(wildcard client/*.c)))
+SERVER   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out server/main.c,$(wildcard server/*.c)))
+LIB      := $(BUILD)/librelais.a
+BINS     := $(BUILD)/relais $(BUILD)/relais-server
+UNIT     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/common/test_*.c tests/proto/test_*.c tests/client/test_*.c tests/server/test_*.c))
+HELPERS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/*.c))
+INTEG    := $(sort $(wildcard tests/integration/test_*.sh))
+
+.PHONY: all deps test unit integration asan clean demo bench install fuzz soak
+all: deps $(BINS) $(UNIT) $(HELPERS)
+
+# Installs missing Debian packages when root, else prints the line to run.
+deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null || \
+	    { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null; } || exit 1; \
+	  else echo "missing packages; run: sudo apt-get install -y --no-install-recommends$$missing"; exit 1; fi; \
+	fi
+
+$(BUILD)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XFLAGS) -c -o $@ $<
+
+$(LIB): $(COMMON) $(PROTO) $(CLIENT) $(SERVER)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/relais: $(BUILD)/client/main.o $(LIB)
+	$(CC) $(CFLAGS) $(XFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/relais-server: $(BUILD)/server/main.o $(LIB)
+	$(CC) $(CFLAGS) $(XFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIB) $(wildcard tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XFLAGS) -Itests -o $@ $< $(LIB) $(LDLIBS) $(TESTLIBS)
+
+unit: all
+	@fail=0; for t in $(UNIT); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+integration: all
+	@fail=0; for t in $(INTEG); do echo "== $$t"; BUILD=$(BUILD) bash $$t || { echo "FAILED: $$t"; fail=1; }; done; exit $$fail
+
+test: all
+	@BUILD=$(BUILD) bash tests/run.sh $(UNIT) -- $(INTEG)
+
+asan:
+	$(MAKE) BUILD=build-asan RL_SANITIZED=1 \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
