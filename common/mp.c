@@ -385,8 +385,6 @@ mpr_skip(rl_mpr *r, int depth)
 	uint32_t cnt;
 	rl_bytes ignored;
 
-	if (depth > RL_MP_MAX_DEPTH)
-		return mpr_fail(r);
 	switch (t) {
 	case RL_MP_NIL:
 	case RL_MP_BOOL:
@@ -408,6 +406,10 @@ mpr_skip(rl_mpr *r, int depth)
 	case RL_MP_BIN:
 		return rl_mpr_bin(r, SIZE_MAX, &ignored);
 	case RL_MP_ARRAY:
+		/* depth counts the containers around this one: at most
+		 * RL_MP_MAX_DEPTH containers nest, empty or not. */
+		if (depth >= RL_MP_MAX_DEPTH)
+			return mpr_fail(r);
 		if (rl_mpr_array(r, UINT32_MAX, &cnt) != RL_OK)
 			return r->err;
 		for (uint32_t i = 0; i < cnt; i++)
@@ -415,6 +417,8 @@ mpr_skip(rl_mpr *r, int depth)
 				return r->err;
 		return RL_OK;
 	case RL_MP_MAP:
+		if (depth >= RL_MP_MAX_DEPTH)
+			return mpr_fail(r);
 		if (rl_mpr_map(r, UINT32_MAX, &cnt) != RL_OK)
 			return r->err;
 		for (uint32_t i = 0; i < 2 * cnt; i++)
