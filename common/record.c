@@ -253,7 +253,7 @@ rl_op_decode(rl_mpr *r, rl_op *op, rl_opid *scratch, bool with_sit)
 {
 	uint64_t v;
 	uint32_t n;
-	bool nil;
+	bool nil = true; /* rl_mpr_nil leaves it unset once r has failed */
 
 	rl_mpr_array_n(r, with_sit ? 10 : 9);
 	if (with_sit)
