@@ -1,0 +1,191 @@
+/*
+ * sync_cmd.c - the server side of the client: `relais enroll`, `relais
+ * sync [--watch]`, and the reachability probe `relais status` uses.
+ *
+ * --watch loops: a full sync, then a pause; when the server cannot be
+ * reached the pause grows exponentially (1 s doubling to a cap of 60 s) with
+ * full jitter, so seven antennas coming back at once do not hammer HQ in
+ * step, and the next attempt after the link returns carries on at once.
+ * SIGINT/SIGTERM end the loop between two syncs. A progress line is drawn on
+ * stderr when it is a terminal.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/cli.h"
+#include "client/sync.h"
+#include "common/crypto.h"
+
+#define WATCH_INTERVAL_MS 5000
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 60000
+
+static volatile sig_atomic_t watch_stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+/* A French sentence for why a sync failed. */
+static const char *
+sync_reason(rl_err e)
+{
+	switch (e) {
+	case RL_ENOSTORE: return "cet appareil n'est pas rattaché à un serveur (relais enroll)";
+	case RL_EUNREACH: return "serveur injoignable";
+	case RL_ETIMEDOUT: return "le serveur ne répond pas (délai dépassé)";
+	case RL_EREVOKED: return "cet appareil a été révoqué par le siège";
+	case RL_ENOTFOUND:
+	case RL_EPERM: return "le serveur refuse cet appareil ou ces changements (hors périmètre)";
+	case RL_ECLOCK:
+		return "l'horloge de cet appareil est en avance : corrigez la date et l'heure, puis "
+		       "relancez la synchronisation";
+	case RL_ECRYPTO:
+		return "la clé du serveur ne correspond pas à celle enregistrée (serveur usurpé ?)";
+	case RL_ECLOSED: return "session interrompue par le serveur";
+	case RL_EPROTO:
+	case RL_EVERSION: return "erreur de protocole avec le serveur";
+	case RL_EFULL: return "le serveur est plein : réessayez plus tard";
+	case RL_EBUSY: return "le serveur est surchargé : réessayez plus tard";
+	default: return rl_strerror_fr(e);
+	}
+}
+
+static void
+progress_line(void *arg, const rl_sync_progress *p)
+{
+	(void)arg;
+	if (p->pulling)
+		fprintf(stderr, "\rsynchronisation : %zu envoyés, %zu reçus   ", p->pushed, p->pulled);
+	else
+		fprintf(stderr, "\rsynchronisation : %zu/%zu envoyés   ", p->pushed, p->pending);
+}
+
+int
+rl_cmd_enroll(rl_cli *cli)
+{
+	const char *url = rl_cli_opt(cli, "server"), *token = rl_cli_opt(cli, "token");
+	rl_replica *rp;
+	rl_err e;
+	int rc;
+
+	if (url == NULL || token == NULL)
+		return rl_cli_usage(cli, "--server et --token sont obligatoires");
+	if ((rc = rl_cli_open(cli, &rp)) != 0)
+		return rc;
+	e = rl_sync_enroll(rp, url, token, NULL);
+	rl_replica_close(rp);
+	switch (e) {
+	case RL_OK:
+		break;
+	case RL_EINVAL: return rl_cli_fail("jeton mal formé");
+	case RL_EKEY: return rl_cli_fail("jeton refusé : inconnu, déjà utilisé ou expiré");
+	case RL_ECRYPTO: return rl_cli_fail("la réponse du serveur ne prouve pas la connaissance du jeton");
+	case RL_EEXIST: return rl_cli_fail("cet appareil est déjà enrôlé");
+	default: return rl_cli_fail("enrôlement impossible : %s", sync_reason(e));
+	}
+	if ((rc = rl_cli_open(cli, &rp)) != 0)
+		return rc;
+	printf("appareil rattaché à %s (antenne %s, rôle %s) ; lancez « relais sync »\n", url,
+	       rl_replica_antenna(rp), rl_role_name(rl_replica_role(rp)));
+	rl_replica_close(rp);
+	return 0;
+}
+
+static void
+sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	while (!watch_stop && nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static int
+sync_watch(rl_cli *cli, rl_replica *rp, rl_sync_opts *o)
+{
+	uint64_t backoff = BACKOFF_MIN_MS;
+	rl_err last = RL_OK;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	(void)cli;
+	while (!watch_stop) {
+		rl_sync_stats st;
+		rl_err e = rl_sync_once(rp, o, &st);
+
+		if (o->progress && (st.pushed || st.pulled))
+			fputc('\n', stderr);
+		if (e == RL_OK) {
+			if (last != RL_OK || st.pushed || st.pulled)
+				fprintf(stderr, "relais: synchronisé (%zu envoyés, %zu reçus)\n", st.pushed,
+				        st.pulled);
+			backoff = BACKOFF_MIN_MS;
+			last = e;
+			sleep_ms(WATCH_INTERVAL_MS);
+			continue;
+		}
+		if (e == RL_EREVOKED || e == RL_ENOSTORE)
+			return rl_cli_fail("synchronisation arrêtée : %s", sync_reason(e));
+		if (e != last)
+			fprintf(stderr, "relais: %s ; nouvel essai automatique\n", sync_reason(e));
+		last = e;
+		/* Full jitter over the current window, then widen it. */
+		sleep_ms(BACKOFF_MIN_MS / 2 + rl_random_uniform((uint32_t)backoff));
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	return 0;
+}
+
+int
+rl_cmd_sync(rl_cli *cli)
+{
+	rl_sync_opts o = { 0 };
+	rl_sync_stats st;
+	rl_replica *rp;
+	rl_err e;
+	int rc;
+
+	if ((rc = rl_cli_open(cli, &rp)) != 0)
+		return rc;
+	if (isatty(STDERR_FILENO))
+		o.progress = progress_line;
+	if (rl_cli_flag(cli, "watch")) {
+		rc = sync_watch(cli, rp, &o);
+		rl_replica_close(rp);
+		return rc;
+	}
+	e = rl_sync_once(rp, &o, &st);
+	if (o.progress && (st.pushed || st.pulled))
+		fputc('\n', stderr);
+	rl_replica_close(rp);
+	if (e != RL_OK)
+		return rl_cli_fail("synchronisation incomplète : %s ; les changements non envoyés "
+		                   "restent en attente",
+		                   sync_reason(e));
+	printf("synchronisé : %zu changements envoyés, %zu reçus\n", st.pushed, st.pulled);
+	if (st.skew_ms > 5 * 60 * 1000 || st.skew_ms < -5 * 60 * 1000)
+		fprintf(stderr, "relais: attention, l'horloge de cet appareil diffère de %lld s de "
+		                "celle du serveur\n",
+		        (long long)(st.skew_ms / 1000));
+	return 0;
+}
+
+rl_cli_reach
+rl_sync_probe(rl_cli *cli, rl_replica *rp)
+{
+	(void)cli;
+	if (!rl_sync_enrolled(rp))
+		return RL_CLI_REACH_UNKNOWN;
+	return rl_sync_ping(rp, 2000) == RL_OK ? RL_CLI_REACH_YES : RL_CLI_REACH_NO;
+}
