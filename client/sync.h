@@ -1,0 +1,76 @@
+/*
+ * sync.h - the client side of sync: enrollment, push, pull, probe.
+ *
+ * A sync opens a session (HELLO/WELCOME against the server key pinned at
+ * enrollment), pushes the outbox in bounded batches, each acknowledged only
+ * once the server's commit is durable, then pulls from the stored cursor in
+ * bounded batches, each applied with its new cursor in one local transaction.
+ * A cut link loses at most the batch in flight; the next sync resumes from
+ * the outbox and the cursor as they were last committed.
+ *
+ * The client's metadata: "server_url", "server_pk" (pinned), "cursor" (feed
+ * position), "last_sync" (ms), "clock_error" (1 when the server refused our
+ * clock).
+ */
+#ifndef RL_SYNC_H
+#define RL_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/replica.h"
+
+#define RL_SYNC_TIMEOUT_MS 30000
+#define RL_SYNC_PUSH_OPS 2048
+#define RL_SYNC_PUSH_BYTES (1u << 20)
+
+typedef struct rl_sync_progress {
+	size_t pushed;  /* operations acknowledged so far */
+	size_t pending; /* operations in the outbox when the sync began */
+	size_t pulled;  /* entries received so far */
+	bool pulling;
+} rl_sync_progress;
+
+typedef struct rl_sync_opts {
+	const char *url;        /* NULL: the enrolled server's url */
+	int timeout_ms;         /* per request; 0: RL_SYNC_TIMEOUT_MS */
+	uint32_t push_ops;      /* 0: RL_SYNC_PUSH_OPS */
+	size_t push_bytes;      /* 0: RL_SYNC_PUSH_BYTES */
+	uint32_t pull_max;      /* 0: the server's bound */
+	void (*progress)(void *arg, const rl_sync_progress *p);
+	void *arg;
+} rl_sync_opts;
+
+typedef struct rl_sync_stats {
+	size_t pushed;
+	size_t pulled;
+	size_t dropped;
+	uint64_t server_time;
+	int64_t skew_ms; /* our clock minus the server's, at the handshake */
+} rl_sync_stats;
+
+/*
+ * Joins the server at url with a token from `relais-server enroll`: pins the
+ * server key and takes the antenna and role the server assigned. Errors:
+ * RL_EUNREACH, RL_EKEY (token refused, used or expired), RL_ECRYPTO (the
+ * answer does not prove knowledge of the token), RL_EEXIST, RL_EPROTO.
+ */
+rl_err rl_sync_enroll(rl_replica *rp, const char *url, const char *token, const char *name);
+
+/* Whether this replica is enrolled (has a pinned server). */
+bool rl_sync_enrolled(rl_replica *rp);
+
+/*
+ * One full sync: push everything, then pull everything. RL_OK only if both
+ * completed. Errors: RL_ENOSTORE (not enrolled), RL_EUNREACH, RL_ETIMEDOUT,
+ * RL_EREVOKED, RL_EPERM (unknown device or scope refused), RL_ECLOCK,
+ * RL_EPROTO, RL_ECRYPTO (server key mismatch), RL_EFULL (server disk full)...
+ * stats may be NULL.
+ */
+rl_err rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats);
+
+/* Handshake plus PING with a short timeout: RL_OK if the server answers. */
+rl_err rl_sync_ping(rl_replica *rp, int timeout_ms);
+
+#endif

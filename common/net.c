@@ -1,0 +1,239 @@
+/*
+ * net.c - nng 1.5.2 REQ/REP sockets for relais.
+ *
+ * Server contexts cycle RECV -> WORK -> SEND -> RECV. In WORK the context
+ * belongs to the handler until rl_net_reply(); the reply starts the send on
+ * the context's aio and the callback goes back to receiving. Every socket
+ * sets NNG_OPT_RECVMAXSZ: nng's default is unlimited (DEPS.md).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "net.h"
+
+struct rl_net_client {
+	nng_socket sock;
+	nng_dialer dialer;
+};
+
+static rl_err
+net_err(int rv)
+{
+	switch (rv) {
+	case 0: return RL_OK;
+	case NNG_ENOMEM: return RL_ENOMEM;
+	case NNG_ETIMEDOUT: return RL_ETIMEDOUT;
+	case NNG_ECLOSED: return RL_ECLOSED;
+	case NNG_EADDRINVAL:
+	case NNG_EINVAL:
+	case NNG_ENOTSUP: return RL_EINVAL;
+	case NNG_EADDRINUSE: return RL_EBUSY;
+	case NNG_ECONNREFUSED:
+	case NNG_ECONNRESET:
+	case NNG_ECONNSHUT:
+	case NNG_EUNREACHABLE:
+	case NNG_ECONNABORTED: return RL_EUNREACH;
+	case NNG_EMSGSIZE: return RL_ETOOBIG;
+	default: return RL_EIO;
+	}
+}
+
+rl_err
+rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_net_client **out)
+{
+	rl_net_client *c;
+	int rv;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return RL_ENOMEM;
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		free(c);
+		return net_err(rv);
+	}
+	if ((rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, max_msg)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, 86400000)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, timeout_ms)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000)) != 0)
+		goto fail;
+	/* A blocking dial fails at once when nobody listens. */
+	if ((rv = nng_dial(c->sock, url, &c->dialer, 0)) != 0)
+		goto fail;
+	*out = c;
+	return RL_OK;
+fail:
+	nng_close(c->sock);
+	free(c);
+	return rv == NNG_EINVAL || rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? RL_EINVAL : RL_EUNREACH;
+}
+
+rl_err
+rl_net_call(rl_net_client *c, rl_bytes req, rl_buf *resp)
+{
+	nng_msg *m;
+	int rv;
+	rl_err e;
+
+	if ((rv = nng_msg_alloc(&m, 0)) != 0)
+		return net_err(rv);
+	if ((rv = nng_msg_append(m, req.p, req.len)) != 0 || (rv = nng_sendmsg(c->sock, m, 0)) != 0) {
+		nng_msg_free(m); /* still ours when the send fails */
+		return net_err(rv);
+	}
+	if ((rv = nng_recvmsg(c->sock, &m, 0)) != 0)
+		return net_err(rv);
+	rl_buf_reset(resp);
+	e = rl_buf_append(resp, nng_msg_body(m), nng_msg_len(m));
+	nng_msg_free(m);
+	return e;
+}
+
+void
+rl_net_close(rl_net_client *c)
+{
+	if (c == NULL)
+		return;
+	nng_close(c->sock);
+	free(c);
+}
+
+/* ---- server ---- */
+
+enum { REQ_RECV, REQ_WORK, REQ_SEND };
+
+struct rl_net_req {
+	rl_net_server *srv;
+	nng_ctx ctx;
+	nng_aio *aio;
+	nng_msg *msg;
+	int state;
+};
+
+struct rl_net_server {
+	nng_socket sock;
+	rl_net_handler handler;
+	void *arg;
+	unsigned nreq;
+	rl_net_req *reqs;
+};
+
+static void
+req_cb(void *arg)
+{
+	rl_net_req *r = arg;
+	int rv = nng_aio_result(r->aio);
+
+	switch (r->state) {
+	case REQ_RECV:
+		if (rv != 0) {
+			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+				return;
+			break; /* receive again */
+		}
+		r->msg = nng_aio_get_msg(r->aio);
+		r->state = REQ_WORK;
+		r->srv->handler(r->srv->arg, r, RL_BYTES(nng_msg_body(r->msg), nng_msg_len(r->msg)));
+		return;
+	case REQ_SEND:
+		if (rv != 0) {
+			nng_msg_free(nng_aio_get_msg(r->aio));
+			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+				return;
+		}
+		break;
+	default:
+		return;
+	}
+	r->state = REQ_RECV;
+	nng_ctx_recv(r->ctx, r->aio);
+}
+
+void
+rl_net_reply(rl_net_req *r, rl_bytes resp)
+{
+	nng_msg *m = r->msg;
+
+	r->msg = NULL;
+	nng_msg_clear(m);
+	if (nng_msg_append(m, resp.p, resp.len) != 0) {
+		/* Out of memory: drop the request; the client times out. */
+		nng_msg_free(m);
+		r->state = REQ_RECV;
+		nng_ctx_recv(r->ctx, r->aio);
+		return;
+	}
+	nng_aio_set_msg(r->aio, m);
+	r->state = REQ_SEND;
+	nng_ctx_send(r->ctx, r->aio);
+}
+
+rl_err
+rl_net_listen(const char *url, unsigned nctx, size_t max_msg, rl_net_handler h, void *arg,
+              rl_net_server **out)
+{
+	rl_net_server *s;
+	int rv;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return RL_ENOMEM;
+	if ((s->reqs = calloc(nctx, sizeof(*s->reqs))) == NULL) {
+		free(s);
+		return RL_ENOMEM;
+	}
+	s->handler = h;
+	s->arg = arg;
+	if ((rv = nng_rep0_open(&s->sock)) != 0) {
+		free(s->reqs);
+		free(s);
+		return net_err(rv);
+	}
+	if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, max_msg)) != 0)
+		goto fail;
+	for (unsigned i = 0; i < nctx; i++) {
+		rl_net_req *r = &s->reqs[i];
+
+		r->srv = s;
+		if ((rv = nng_aio_alloc(&r->aio, req_cb, r)) != 0 ||
+		    (rv = nng_ctx_open(&r->ctx, s->sock)) != 0)
+			goto fail;
+		s->nreq = i + 1;
+	}
+	if ((rv = nng_listen(s->sock, url, NULL, 0)) != 0)
+		goto fail;
+	for (unsigned i = 0; i < s->nreq; i++) {
+		s->reqs[i].state = REQ_RECV;
+		nng_ctx_recv(s->reqs[i].ctx, s->reqs[i].aio);
+	}
+	*out = s;
+	return RL_OK;
+fail:
+	rl_net_stop(s);
+	return net_err(rv);
+}
+
+void
+rl_net_stop(rl_net_server *s)
+{
+	if (s == NULL)
+		return;
+	nng_close(s->sock);
+	for (unsigned i = 0; i < s->nreq; i++) {
+		rl_net_req *r = &s->reqs[i];
+
+		if (r->aio != NULL) {
+			nng_aio_stop(r->aio);
+			nng_aio_free(r->aio);
+		}
+		if (r->msg != NULL)
+			nng_msg_free(r->msg);
+	}
+	free(s->reqs);
+	free(s);
+}

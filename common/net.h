@@ -1,0 +1,53 @@
+/*
+ * net.h - the one home of nng: a request socket for clients and an
+ * asynchronous reply server.
+ *
+ * Clients make one request at a time (REQ over TCP): rl_net_call() sends and
+ * waits for the answer with a deadline. nng's automatic resend is pushed out
+ * of the way (a day): our sealed frames carry counters, so a resent request
+ * would be refused as a replay anyway; the caller retries with a new session.
+ *
+ * The server runs a fixed number of REP contexts, each a small state machine
+ * driven by nng callbacks (no thread per client). A received request goes to
+ * the handler, which must answer exactly once with rl_net_reply(), from any
+ * thread, immediately or later (after a group commit, say).
+ */
+#ifndef RL_NET_H
+#define RL_NET_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+typedef struct rl_net_client rl_net_client;
+
+/* Dials url (e.g. tcp://127.0.0.1:7401). RL_EUNREACH if nobody answers the
+ * connection, RL_EINVAL for a malformed url. max_msg bounds answers. */
+rl_err rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_net_client **out);
+
+/* Sends req and waits for the answer (replaces the content of resp).
+ * RL_ETIMEDOUT, RL_EUNREACH (connection lost), RL_ECLOSED. */
+rl_err rl_net_call(rl_net_client *c, rl_bytes req, rl_buf *resp);
+
+/* Closes the socket. NULL-safe. */
+void rl_net_close(rl_net_client *c);
+
+typedef struct rl_net_server rl_net_server;
+typedef struct rl_net_req rl_net_req;
+
+/* Called on an nng thread with a request; msg is valid until the reply. */
+typedef void (*rl_net_handler)(void *arg, rl_net_req *req, rl_bytes msg);
+
+/* Listens on url with nctx contexts. RL_EINVAL bad url, RL_EBUSY address in use. */
+rl_err rl_net_listen(const char *url, unsigned nctx, size_t max_msg, rl_net_handler h, void *arg,
+                     rl_net_server **out);
+
+/* Answers a request (the bytes are copied). Exactly once per request. */
+void rl_net_reply(rl_net_req *req, rl_bytes resp);
+
+/* Stops receiving, waits for callbacks in flight, frees everything. Requests
+ * not yet answered are abandoned: stop the threads that answer first. */
+void rl_net_stop(rl_net_server *s);
+
+#endif

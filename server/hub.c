@@ -1,0 +1,909 @@
+/*
+ * hub.c - the HQ store: registry, tokens, ingest into feeds, pulls, audit.
+ *
+ * See hub.h for the layout. Ingest is two passes over a change-set inside
+ * the writer's transaction: rl_hub_check() refuses the whole set if any
+ * change is forged, from a clock too far ahead, or outside the device's
+ * scope (nothing is written then), and rl_hub_apply() merges and routes. A
+ * change that does not alter a state (a duplicate, a replayed batch, a late
+ * change to an erased situation) gets no sequence number and reaches no
+ * feed, which is what makes ingest idempotent.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mp.h"
+#include "hub.h"
+#include "proto/msg.h"
+
+#define KEY_MAX (1 + RL_SIT_BYTES + RL_ANTENNA_MAX + 1 + 8)
+
+rl_err
+rl_hub_open(const char *dir, const rl_secret *s, rl_hub *hub)
+{
+	rl_txn *txn;
+	rl_err e;
+
+	memset(hub, 0, sizeof(*hub));
+	hub->skew_ms = RL_DEFAULT_SKEW_MS;
+	if ((e = rl_replica_open(dir, s, NULL, &hub->rp)) != RL_OK)
+		return e;
+	if (rl_replica_role(hub->rp) != RL_ROLE_SERVER) {
+		rl_replica_close(hub->rp);
+		hub->rp = NULL;
+		return RL_EINVAL;
+	}
+	hub->st = rl_replica_store(hub->rp);
+	if ((e = rl_store_begin(hub->st, false, &txn)) != RL_OK)
+		goto fail;
+	e = rl_meta_get_u64(txn, "seq", &hub->seq);
+	rl_store_abort(txn);
+	if (e == RL_OK)
+		return RL_OK;
+fail:
+	rl_replica_close(hub->rp);
+	hub->rp = NULL;
+	return e;
+}
+
+void
+rl_hub_close(rl_hub *hub)
+{
+	rl_replica_close(hub->rp);
+	hub->rp = NULL;
+}
+
+rl_err
+rl_hub_save_seq(rl_hub *hub, rl_txn *txn)
+{
+	return rl_meta_put_u64(txn, "seq", hub->seq);
+}
+
+/* ---- devices ---- */
+
+rl_err
+rl_hub_device_get(rl_txn *txn, const uint8_t pk_in[RL_DEV_BYTES], rl_device *d)
+{
+	uint8_t pk[RL_DEV_BYTES];
+	uint64_t role, v[4];
+	rl_bytes ant, name;
+	rl_buf b;
+	rl_mpr r;
+	rl_err e;
+
+	memcpy(pk, pk_in, RL_DEV_BYTES); /* pk_in may point into d */
+	rl_buf_init(&b);
+	if ((e = rl_store_get(txn, RL_T_DEVICES, RL_BYTES(pk, RL_DEV_BYTES), &b)) != RL_OK)
+		goto out;
+	memset(d, 0, sizeof(*d));
+	memcpy(d->pk, pk, RL_DEV_BYTES);
+	rl_mpr_init(&r, b.data, b.len);
+	rl_mpr_array_n(&r, 7);
+	rl_mpr_str(&r, RL_ANTENNA_MAX, &ant);
+	rl_mpr_uint(&r, RL_ROLE_SERVER, &role);
+	rl_mpr_str(&r, 64, &name);
+	for (int i = 0; i < 4; i++)
+		rl_mpr_uint(&r, UINT64_MAX, &v[i]);
+	if (rl_mpr_done(&r) != RL_OK) {
+		e = RL_ECORRUPT;
+		goto out;
+	}
+	memcpy(d->antenna, ant.p, ant.len);
+	memcpy(d->name, name.p, name.len);
+	d->role = (rl_role)role;
+	d->enrolled_ms = v[0];
+	d->last_seen_ms = v[1];
+	d->changes = v[2];
+	d->revoked_ms = v[3];
+out:
+	rl_buf_fini(&b);
+	return e;
+}
+
+rl_err
+rl_hub_device_put(rl_txn *txn, const rl_device *d)
+{
+	rl_buf b;
+	rl_mpw w;
+	rl_err e;
+
+	rl_buf_init(&b);
+	rl_mpw_init(&w, &b);
+	rl_mpw_array(&w, 7);
+	rl_mpw_cstr(&w, d->antenna);
+	rl_mpw_uint(&w, d->role);
+	rl_mpw_cstr(&w, d->name);
+	rl_mpw_uint(&w, d->enrolled_ms);
+	rl_mpw_uint(&w, d->last_seen_ms);
+	rl_mpw_uint(&w, d->changes);
+	rl_mpw_uint(&w, d->revoked_ms);
+	if ((e = rl_mpw_err(&w)) == RL_OK)
+		e = rl_store_put(txn, RL_T_DEVICES, RL_BYTES(d->pk, RL_DEV_BYTES), rl_buf_view(&b));
+	rl_buf_fini(&b);
+	return e;
+}
+
+/* ---- tokens ---- */
+
+static void
+token_name(const uint8_t id[RL_TOKEN_ID_BYTES], char out[4 + 2 * RL_TOKEN_ID_BYTES + 1])
+{
+	memcpy(out, "tok:", 4);
+	rl_hex_encode(id, RL_TOKEN_ID_BYTES, out + 4);
+}
+
+rl_err
+rl_hub_token_create(rl_hub *hub, const char *antenna, rl_role role, const char *name,
+                    uint64_t ttl_ms, char token[RL_TOKEN_HEX + 1])
+{
+	uint8_t id[RL_TOKEN_ID_BYTES], secret[RL_TOKEN_SECRET_BYTES];
+	char tname[4 + 2 * RL_TOKEN_ID_BYTES + 1];
+	rl_txn *txn;
+	rl_buf b;
+	rl_mpw w;
+	rl_err e;
+
+	if (!rl_antenna_valid(antenna) || role < RL_ROLE_ANTENNA || role > RL_ROLE_HQ ||
+	    strlen(name) > 64)
+		return RL_EINVAL;
+	rl_random(id, sizeof(id));
+	rl_random(secret, sizeof(secret));
+	/* The secret itself is kept (META values are sealed): the server needs
+	 * it to check the client's MAC and to MAC its reply. */
+	rl_buf_init(&b);
+	rl_mpw_init(&w, &b);
+	rl_mpw_array(&w, 6);
+	rl_mpw_bin(&w, secret, sizeof(secret));
+	rl_mpw_cstr(&w, antenna);
+	rl_mpw_uint(&w, role);
+	rl_mpw_cstr(&w, name);
+	rl_mpw_uint(&w, rl_wall_ms() + ttl_ms);
+	rl_mpw_bool(&w, false);
+	if ((e = rl_mpw_err(&w)) != RL_OK)
+		goto out;
+	token_name(id, tname);
+	if ((e = rl_store_begin(hub->st, true, &txn)) != RL_OK)
+		goto out;
+	if ((e = rl_meta_put(txn, tname, rl_buf_view(&b))) != RL_OK) {
+		rl_store_abort(txn);
+		goto out;
+	}
+	if ((e = rl_store_commit(txn)) != RL_OK)
+		goto out;
+	rl_hex_encode(id, sizeof(id), token);
+	rl_hex_encode(secret, sizeof(secret), token + 2 * RL_TOKEN_ID_BYTES);
+out:
+	rl_wipe(secret, sizeof(secret));
+	rl_buf_fini(&b);
+	return e;
+}
+
+/* Token record: [secret, antenna, role, name, expires, used]. */
+typedef struct token_rec {
+	uint8_t secret[RL_TOKEN_SECRET_BYTES];
+	char antenna[RL_ANTENNA_MAX + 1];
+	rl_role role;
+	char name[65];
+	uint64_t expires;
+	bool used;
+} token_rec;
+
+static rl_err
+token_decode(rl_bytes in, token_rec *t)
+{
+	uint64_t role;
+	rl_bytes ant, name;
+	rl_mpr r;
+
+	memset(t, 0, sizeof(*t));
+	rl_mpr_init(&r, in.p, in.len);
+	rl_mpr_array_n(&r, 6);
+	rl_mpr_bin_n(&r, RL_TOKEN_SECRET_BYTES, t->secret);
+	rl_mpr_str(&r, RL_ANTENNA_MAX, &ant);
+	rl_mpr_uint(&r, RL_ROLE_HQ, &role);
+	rl_mpr_str(&r, 64, &name);
+	rl_mpr_uint(&r, UINT64_MAX, &t->expires);
+	rl_mpr_bool(&r, &t->used);
+	if (rl_mpr_done(&r) != RL_OK)
+		return RL_ECORRUPT;
+	memcpy(t->antenna, ant.p, ant.len);
+	memcpy(t->name, name.p, name.len);
+	t->role = (rl_role)role;
+	return RL_OK;
+}
+
+static rl_err
+token_encode(const token_rec *t, rl_buf *out)
+{
+	rl_mpw w;
+
+	rl_mpw_init(&w, out);
+	rl_mpw_array(&w, 6);
+	rl_mpw_bin(&w, t->secret, RL_TOKEN_SECRET_BYTES);
+	rl_mpw_cstr(&w, t->antenna);
+	rl_mpw_uint(&w, t->role);
+	rl_mpw_cstr(&w, t->name);
+	rl_mpw_uint(&w, t->expires);
+	rl_mpw_bool(&w, t->used);
+	return rl_mpw_err(&w);
+}
+
+rl_err
+rl_hub_enroll(rl_hub *hub, rl_bytes frame, uint64_t now, rl_buf *reply)
+{
+	char tname[4 + 2 * RL_TOKEN_ID_BYTES + 1];
+	rl_enroll_req q;
+	token_rec t;
+	rl_device d;
+	rl_txn *txn = NULL;
+	rl_buf b;
+	rl_err e;
+
+	if ((e = rl_enroll_parse(frame, &q)) != RL_OK)
+		return e;
+	rl_buf_init(&b);
+	token_name(q.token_id, tname);
+	if ((e = rl_store_begin(hub->st, true, &txn)) != RL_OK)
+		goto out;
+	if ((e = rl_meta_get(txn, tname, &b)) != RL_OK) {
+		e = e == RL_ENOTFOUND ? RL_EKEY : e;
+		goto out;
+	}
+	if ((e = token_decode(rl_buf_view(&b), &t)) != RL_OK)
+		goto out;
+	if (t.used || now > t.expires || rl_enroll_verify(&q, t.secret) != RL_OK) {
+		e = RL_EKEY;
+		goto out;
+	}
+	if (rl_hub_device_get(txn, q.device_pk, &d) == RL_OK) {
+		e = RL_EEXIST;
+		goto out;
+	}
+	memset(&d, 0, sizeof(d));
+	memcpy(d.pk, q.device_pk, RL_DEV_BYTES);
+	memcpy(d.antenna, t.antenna, sizeof(d.antenna));
+	d.role = t.role;
+	memcpy(d.name, q.name[0] ? q.name : t.name, sizeof(d.name));
+	if (t.name[0])
+		memcpy(d.name, t.name, sizeof(d.name));
+	d.enrolled_ms = now;
+	t.used = true;
+	rl_buf_reset(&b);
+	if ((e = token_encode(&t, &b)) != RL_OK || (e = rl_meta_put(txn, tname, rl_buf_view(&b))) ||
+	    (e = rl_hub_device_put(txn, &d)) != RL_OK ||
+	    (e = rl_hub_audit(hub, txn, now, d.pk, "enroll", 0, RL_BYTES(NULL, 0))) != RL_OK)
+		goto out;
+	if ((e = rl_enroll_reply(t.secret, d.pk, rl_replica_device(hub->rp), d.antenna,
+	                         rl_role_name(d.role), reply)) != RL_OK)
+		goto out;
+	e = rl_store_commit(txn);
+	txn = NULL;
+out:
+	rl_wipe(&t, sizeof(t));
+	rl_store_abort(txn);
+	rl_buf_fini(&b);
+	return e;
+}
+
+rl_err
+rl_hub_revoke(rl_hub *hub, const uint8_t pk[RL_DEV_BYTES], uint64_t now)
+{
+	rl_device d;
+	rl_txn *txn;
+	rl_err e;
+
+	if ((e = rl_store_begin(hub->st, true, &txn)) != RL_OK)
+		return e;
+	if ((e = rl_hub_device_get(txn, pk, &d)) != RL_OK)
+		goto fail;
+	if (d.revoked_ms == 0)
+		d.revoked_ms = now;
+	if ((e = rl_hub_device_put(txn, &d)) != RL_OK ||
+	    (e = rl_hub_audit(hub, txn, now, pk, "revoke", 0, RL_BYTES(NULL, 0))) != RL_OK)
+		goto fail;
+	return rl_store_commit(txn);
+fail:
+	rl_store_abort(txn);
+	return e;
+}
+
+/* ---- audit ---- */
+
+rl_err
+rl_hub_audit(rl_hub *hub, rl_txn *txn, uint64_t now, const uint8_t dev[RL_DEV_BYTES],
+             const char *kind, uint64_t count, rl_bytes sits)
+{
+	uint8_t key[8];
+	uint64_t n;
+	rl_cursor *c;
+	rl_bytes k;
+	rl_buf b;
+	rl_mpw w;
+	rl_err e;
+
+	(void)hub;
+	/* Audit keys follow the last one (the audit table is append-only). */
+	if ((e = rl_cursor_open(txn, RL_T_AUDIT, &c)) != RL_OK)
+		return e;
+	e = rl_cursor_last(c, &k, NULL);
+	n = e == RL_OK && k.len == 8 ? rl_get_be64(k.p) + 1 : 1;
+	rl_cursor_close(c);
+	if (e != RL_OK && e != RL_ENOTFOUND)
+		return e;
+	rl_put_be64(key, n);
+	rl_buf_init(&b);
+	rl_mpw_init(&w, &b);
+	rl_mpw_array(&w, 5);
+	rl_mpw_uint(&w, now);
+	rl_mpw_bin(&w, dev, RL_DEV_BYTES);
+	rl_mpw_cstr(&w, kind);
+	rl_mpw_uint(&w, count);
+	rl_mpw_array(&w, (uint32_t)(sits.len / RL_SIT_BYTES));
+	for (size_t i = 0; i + RL_SIT_BYTES <= sits.len; i += RL_SIT_BYTES)
+		rl_mpw_bin(&w, sits.p + i, RL_SIT_BYTES);
+	if ((e = rl_mpw_err(&w)) == RL_OK)
+		e = rl_store_append(txn, RL_T_AUDIT, RL_BYTES(key, 8), rl_buf_view(&b));
+	rl_buf_fini(&b);
+	return e;
+}
+
+/* ---- keys ---- */
+
+static size_t
+key_feed(uint8_t *k, const char *antenna, uint64_t seq)
+{
+	size_t n = strlen(antenna);
+
+	k[0] = 'f';
+	memcpy(k + 1, antenna, n);
+	k[1 + n] = 0;
+	rl_put_be64(k + 2 + n, seq);
+	return 2 + n + 8;
+}
+
+static size_t
+key_sitlog(uint8_t *k, const uint8_t sit[RL_SIT_BYTES], uint64_t seq)
+{
+	k[0] = 's';
+	memcpy(k + 1, sit, RL_SIT_BYTES);
+	rl_put_be64(k + 1 + RL_SIT_BYTES, seq);
+	return 1 + RL_SIT_BYTES + 8;
+}
+
+static size_t
+key_history(uint8_t *k, const uint8_t sit[RL_SIT_BYTES], const char *antenna)
+{
+	size_t n = strlen(antenna);
+
+	k[0] = 'h';
+	memcpy(k + 1, sit, RL_SIT_BYTES);
+	memcpy(k + 1 + RL_SIT_BYTES, antenna, n);
+	return 1 + RL_SIT_BYTES + n;
+}
+
+/* The displayed antenna of a record into out (empty if none). */
+static void
+record_antenna(const rl_record *rec, char out[RL_ANTENNA_MAX + 1])
+{
+	rl_bytes a = rl_record_get(rec, RL_F_ANTENNA);
+	size_t n = a.len > RL_ANTENNA_MAX ? RL_ANTENNA_MAX : a.len;
+
+	memcpy(out, a.p, n);
+	out[n] = '\0';
+	if (!rl_antenna_valid(out))
+		out[0] = '\0';
+}
+
+/* ---- ingest ---- */
+
+static int
+op_sit_cmp(const void *a, const void *b)
+{
+	const rl_op *x = *(const rl_op *const *)a, *y = *(const rl_op *const *)b;
+	int c = memcmp(x->sit, y->sit, RL_SIT_BYTES);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y; /* keep the pushed order within a situation */
+}
+
+/* Pointers to ops sorted by situation (heap array, free() it). */
+static const rl_op **
+ops_by_sit(const rl_op *ops, size_t n)
+{
+	const rl_op **v = malloc((n + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		v[i] = &ops[i];
+	qsort(v, n, sizeof(*v), op_sit_cmp);
+	return v;
+}
+
+static rl_err
+index_has(rl_txn *txn, const uint8_t *k, size_t klen)
+{
+	rl_buf b;
+	rl_err e;
+
+	rl_buf_init(&b);
+	e = rl_store_get(txn, RL_T_INDEX, RL_BYTES(k, klen), &b);
+	rl_buf_fini(&b);
+	return e;
+}
+
+rl_err
+rl_hub_check(rl_hub *hub, rl_txn *txn, const rl_device *dev, const rl_op *ops, size_t n,
+             uint64_t now)
+{
+	const rl_op **v;
+	rl_err e = RL_OK;
+	size_t i = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		if (memcmp(ops[k].id.dev, dev->pk, RL_DEV_BYTES) != 0)
+			return RL_EPERM;
+		if (ops[k].id.ctr == 0)
+			return RL_EINVAL;
+		if (rl_hlc_ms(ops[k].hlc) > now + hub->skew_ms)
+			return RL_ECLOCK;
+	}
+	if ((v = ops_by_sit(ops, n)) == NULL)
+		return RL_ENOMEM;
+	while (i < n && e == RL_OK) {
+		size_t j = i;
+		rl_record rec;
+		bool exists;
+
+		while (j < n && memcmp(v[j]->sit, v[i]->sit, RL_SIT_BYTES) == 0)
+			j++;
+		e = rl_state_load(txn, v[i]->sit, &rec);
+		if (e != RL_OK && e != RL_ENOTFOUND)
+			break;
+		e = RL_OK;
+		exists = rec.nops > 0;
+		rl_record_fini(&rec);
+		if (exists) {
+			uint8_t key[KEY_MAX];
+
+			/* Any device that had the situation (its antenna owned it at
+			 * some point) may still write to it: late offline work is not
+			 * lost after a reassignment. */
+			if (dev->role != RL_ROLE_HQ &&
+			    index_has(txn, key, key_history(key, v[i]->sit, dev->antenna)) != RL_OK)
+				e = RL_EPERM;
+		} else {
+			/* A new situation must name its antenna, and a non-HQ device
+			 * can only open one for its own antenna (its first antenna
+			 * write; a later one in the same set may reassign it). */
+			const rl_op *first = NULL;
+
+			for (size_t k = i; k < j; k++)
+				if (v[k]->kind == RL_OP_REG && v[k]->field == RL_F_ANTENNA &&
+				    (first == NULL || rl_op_cmp(v[k], first) < 0))
+					first = v[k];
+			if (first == NULL)
+				e = RL_EPERM;
+			else if (dev->role != RL_ROLE_HQ &&
+			         (first->value.len != strlen(dev->antenna) ||
+			          memcmp(first->value.p, dev->antenna, first->value.len) != 0))
+				e = RL_EPERM;
+		}
+		i = j;
+	}
+	free(v);
+	return e;
+}
+
+static rl_err
+feed_put(rl_hub *hub, rl_txn *txn, const char *antenna, uint8_t tag, const uint8_t *ref,
+         size_t reflen)
+{
+	uint8_t key[KEY_MAX], val[1 + RL_SIT_BYTES];
+
+	if (antenna[0] == '\0')
+		return RL_OK;
+	val[0] = tag;
+	memcpy(val + 1, ref, reflen);
+	hub->seq++;
+	return rl_store_put(txn, RL_T_INDEX, RL_BYTES(key, key_feed(key, antenna, hub->seq)),
+	                    RL_BYTES(val, 1 + reflen));
+}
+
+static rl_err
+history_add(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES], const char *antenna)
+{
+	uint8_t key[KEY_MAX];
+
+	if (antenna[0] == '\0')
+		return RL_OK;
+	return rl_store_put(txn, RL_T_INDEX, RL_BYTES(key, key_history(key, sit, antenna)),
+	                    RL_BYTES("", 0));
+}
+
+/* Calls fn for every log position of sit. */
+static rl_err
+sitlog_each(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES],
+            rl_err (*fn)(void *arg, rl_cursor *c, uint64_t seq), void *arg)
+{
+	uint8_t start[KEY_MAX];
+	rl_cursor *c;
+	rl_bytes k;
+	rl_err e;
+
+	if ((e = rl_cursor_open(txn, RL_T_INDEX, &c)) != RL_OK)
+		return e;
+	key_sitlog(start, sit, 0);
+	for (e = rl_cursor_seek(c, RL_BYTES(start, 1 + RL_SIT_BYTES + 8), &k, NULL); e == RL_OK;
+	     e = rl_cursor_next(c, &k, NULL)) {
+		if (k.len != 1 + RL_SIT_BYTES + 8 || memcmp(k.p, start, 1 + RL_SIT_BYTES) != 0)
+			break;
+		if ((e = fn(arg, c, rl_get_be64(k.p + 1 + RL_SIT_BYTES))) != RL_OK)
+			break;
+	}
+	rl_cursor_close(c);
+	return e == RL_ENOTFOUND ? RL_OK : e;
+}
+
+struct copy_arg {
+	rl_hub *hub;
+	rl_txn *txn;
+	const char *antenna;
+};
+
+/* Feed positions are taken after the scan: collect first, then write. */
+struct seq_list {
+	uint64_t *v;
+	size_t n, cap;
+	uint64_t except;
+};
+
+static rl_err
+collect_seq(void *arg, rl_cursor *c, uint64_t seq)
+{
+	struct seq_list *l = arg;
+
+	(void)c;
+	if (seq == l->except)
+		return RL_OK;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		uint64_t *p = realloc(l->v, cap * sizeof(*p));
+
+		if (p == NULL)
+			return RL_ENOMEM;
+		l->v = p;
+		l->cap = cap;
+	}
+	l->v[l->n++] = seq;
+	return RL_OK;
+}
+
+/* Sends every logged operation of sit to antenna's feed, tagged 'C'
+ * (copies for a new owner) or 'P' (first routing of a new situation). */
+static rl_err
+feed_copy_all(rl_hub *hub, rl_txn *txn, const uint8_t sit[RL_SIT_BYTES], const char *antenna,
+              uint8_t tag)
+{
+	struct seq_list l = { NULL, 0, 0, 0 };
+	rl_err e = sitlog_each(txn, sit, collect_seq, &l);
+
+	for (size_t i = 0; e == RL_OK && i < l.n; i++) {
+		uint8_t ref[8];
+
+		rl_put_be64(ref, l.v[i]);
+		e = feed_put(hub, txn, antenna, tag, ref, 8);
+	}
+	free(l.v);
+	return e;
+}
+
+/* Erasure: deletes the content of every logged operation but the erase. */
+static rl_err
+erase_purge(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES], uint64_t erase_seq)
+{
+	struct seq_list l = { NULL, 0, 0, erase_seq };
+	rl_err e = sitlog_each(txn, sit, collect_seq, &l);
+
+	for (size_t i = 0; e == RL_OK && i < l.n; i++) {
+		uint8_t key[KEY_MAX], lk[8];
+
+		rl_put_be64(lk, l.v[i]);
+		e = rl_store_del(txn, RL_T_LOG, RL_BYTES(lk, 8));
+		if (e == RL_OK || e == RL_ENOTFOUND)
+			e = rl_store_del(txn, RL_T_INDEX, RL_BYTES(key, key_sitlog(key, sit, l.v[i])));
+		if (e == RL_ENOTFOUND)
+			e = RL_OK;
+	}
+	free(l.v);
+	return e;
+}
+
+/* The erase goes to every antenna the situation ever belonged to. */
+static rl_err
+feed_erase(rl_hub *hub, rl_txn *txn, const uint8_t sit[RL_SIT_BYTES], uint64_t seq)
+{
+	uint8_t start[KEY_MAX], ref[8];
+	char (*ants)[RL_ANTENNA_MAX + 1] = NULL;
+	size_t n = 0;
+	rl_cursor *c;
+	rl_bytes k;
+	rl_err e;
+
+	if ((e = rl_cursor_open(txn, RL_T_INDEX, &c)) != RL_OK)
+		return e;
+	start[0] = 'h';
+	memcpy(start + 1, sit, RL_SIT_BYTES);
+	for (e = rl_cursor_seek(c, RL_BYTES(start, 1 + RL_SIT_BYTES), &k, NULL); e == RL_OK;
+	     e = rl_cursor_next(c, &k, NULL)) {
+		size_t alen = k.len - 1 - RL_SIT_BYTES;
+		void *p;
+
+		if (k.len <= 1 + RL_SIT_BYTES || memcmp(k.p, start, 1 + RL_SIT_BYTES) != 0 ||
+		    alen > RL_ANTENNA_MAX)
+			break;
+		if ((p = realloc(ants, (n + 1) * sizeof(*ants))) == NULL) {
+			e = RL_ENOMEM;
+			break;
+		}
+		ants = p;
+		memcpy(ants[n], k.p + 1 + RL_SIT_BYTES, alen);
+		ants[n][alen] = '\0';
+		n++;
+	}
+	rl_cursor_close(c);
+	if (e == RL_ENOTFOUND || e == RL_OK)
+		e = RL_OK;
+	rl_put_be64(ref, seq);
+	for (size_t i = 0; e == RL_OK && i < n; i++)
+		e = feed_put(hub, txn, ants[i], 'P', ref, 8);
+	free(ants);
+	return e;
+}
+
+static rl_err
+log_put(rl_hub *hub, rl_txn *txn, const rl_op *op, rl_buf *enc)
+{
+	uint8_t key[KEY_MAX], lk[8];
+	rl_mpw w;
+	rl_err e;
+
+	rl_buf_reset(enc);
+	rl_mpw_init(&w, enc);
+	rl_op_encode(&w, op, true);
+	if ((e = rl_mpw_err(&w)) != RL_OK)
+		return e;
+	hub->seq++;
+	rl_put_be64(lk, hub->seq);
+	if ((e = rl_store_append(txn, RL_T_LOG, RL_BYTES(lk, 8), rl_buf_view(enc))) != RL_OK)
+		return e;
+	return rl_store_put(txn, RL_T_INDEX, RL_BYTES(key, key_sitlog(key, op->sit, hub->seq)),
+	                    RL_BYTES("", 0));
+}
+
+/* Merges one situation's ops and routes each change to the feeds. */
+static rl_err
+apply_sit(rl_hub *hub, rl_txn *txn, const rl_op **v, size_t n, rl_buf *enc, size_t *applied)
+{
+	char before[RL_ANTENNA_MAX + 1], after[RL_ANTENNA_MAX + 1];
+	rl_record rec;
+	rl_err e;
+
+	e = rl_state_load(txn, v[0]->sit, &rec);
+	if (e != RL_OK && e != RL_ENOTFOUND)
+		return e;
+	record_antenna(&rec, before);
+	for (size_t i = 0; i < n; i++) {
+		bool changed;
+		uint8_t ref[8];
+
+		if ((e = rl_record_apply(&rec, v[i], &changed)) != RL_OK)
+			goto out;
+		if (!changed)
+			continue;
+		if ((e = log_put(hub, txn, v[i], enc)) != RL_OK)
+			goto out;
+		(*applied)++;
+		rl_put_be64(ref, hub->seq);
+		if (rec.erased) {
+			if ((e = erase_purge(txn, rec.sit, hub->seq)) != RL_OK ||
+			    (e = feed_erase(hub, txn, rec.sit, hub->seq)) != RL_OK)
+				goto out;
+			continue;
+		}
+		record_antenna(&rec, after);
+		if (strcmp(before, after) == 0) {
+			e = feed_put(hub, txn, after, 'P', ref, 8);
+		} else if (before[0] == '\0') {
+			/* The situation now has an owner: it gets everything so far
+			 * (changes made before the antenna was written included). */
+			if ((e = history_add(txn, rec.sit, after)) == RL_OK)
+				e = feed_copy_all(hub, txn, rec.sit, after, 'P');
+		} else {
+			/* Reassigned: the old antenna drops it, the new one gets all. */
+			if ((e = feed_put(hub, txn, before, 'D', rec.sit, RL_SIT_BYTES)) == RL_OK &&
+			    (e = history_add(txn, rec.sit, after)) == RL_OK)
+				e = feed_copy_all(hub, txn, rec.sit, after, 'C');
+		}
+		if (e != RL_OK)
+			goto out;
+		memcpy(before, after, sizeof(before));
+	}
+	e = rl_state_save(txn, &rec);
+out:
+	rl_record_fini(&rec);
+	return e;
+}
+
+rl_err
+rl_hub_apply(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t n, uint64_t now,
+             size_t *applied, uint64_t *upto)
+{
+	const rl_op **v;
+	rl_buf enc, sits;
+	size_t i = 0;
+	rl_err e = RL_OK;
+
+	*applied = 0;
+	*upto = 0;
+	for (size_t k = 0; k < n; k++)
+		if (ops[k].id.ctr > *upto)
+			*upto = ops[k].id.ctr;
+	if ((v = ops_by_sit(ops, n)) == NULL)
+		return RL_ENOMEM;
+	rl_buf_init(&enc);
+	rl_buf_init(&sits);
+	while (i < n && e == RL_OK) {
+		size_t j = i;
+
+		while (j < n && memcmp(v[j]->sit, v[i]->sit, RL_SIT_BYTES) == 0)
+			j++;
+		if ((e = apply_sit(hub, txn, &v[i], j - i, &enc, applied)) == RL_OK)
+			e = rl_buf_append(&sits, v[i]->sit, RL_SIT_BYTES);
+		i = j;
+	}
+	if (e == RL_OK) {
+		dev->changes += *applied;
+		dev->last_seen_ms = now;
+		if ((e = rl_hub_device_put(txn, dev)) == RL_OK)
+			e = rl_hub_audit(hub, txn, now, dev->pk, "push", *applied, rl_buf_view(&sits));
+	}
+	free(v);
+	rl_buf_fini(&enc);
+	rl_buf_fini(&sits);
+	return e;
+}
+
+/* ---- pull ---- */
+
+/* The author of an encoded operation (with situation): its third field. */
+static bool
+raw_author_is(rl_bytes op, const uint8_t dev[RL_DEV_BYTES])
+{
+	uint8_t sit[RL_SIT_BYTES], a[RL_DEV_BYTES];
+	rl_mpr r;
+
+	rl_mpr_init(&r, op.p, op.len);
+	rl_mpr_array_n(&r, 10);
+	rl_mpr_bin_n(&r, RL_SIT_BYTES, sit);
+	rl_mpr_bin_n(&r, RL_DEV_BYTES, a);
+	return r.err == RL_OK && memcmp(a, dev, RL_DEV_BYTES) == 0;
+}
+
+static rl_err
+raw_sit(rl_bytes op, uint8_t out[RL_SIT_BYTES])
+{
+	rl_mpr r;
+
+	rl_mpr_init(&r, op.p, op.len);
+	rl_mpr_array_n(&r, 10);
+	return rl_mpr_bin_n(&r, RL_SIT_BYTES, out);
+}
+
+static int
+sit_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, RL_SIT_BYTES);
+}
+
+/* Sorts and dedups a buffer of 16-byte situation ids. */
+static void
+sits_unique(rl_buf *sits)
+{
+	size_t n = sits->len / RL_SIT_BYTES, u = 0;
+
+	qsort(sits->data, n, RL_SIT_BYTES, sit_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || memcmp(sits->data + (u - 1) * RL_SIT_BYTES,
+		                     sits->data + i * RL_SIT_BYTES, RL_SIT_BYTES) != 0)
+			memmove(sits->data + u++ * RL_SIT_BYTES, sits->data + i * RL_SIT_BYTES,
+			        RL_SIT_BYTES);
+	sits->len = u * RL_SIT_BYTES;
+}
+
+rl_err
+rl_hub_pull(rl_hub *hub, const rl_device *dev, uint64_t cursor, uint32_t max, rl_buf *out,
+            rl_buf *sits)
+{
+	bool hq = dev->role == RL_ROLE_HQ, more = false;
+	uint8_t start[KEY_MAX], sit[RL_SIT_BYTES];
+	size_t plen = 0, klen;
+	uint64_t next = cursor;
+	uint32_t count = 0;
+	rl_txn *txn;
+	rl_cursor *c = NULL;
+	rl_buf entries, val, op;
+	rl_bytes k;
+	rl_err e;
+
+	if ((e = rl_store_begin(hub->st, false, &txn)) != RL_OK)
+		return e;
+	rl_buf_init(&entries);
+	rl_buf_init(&val);
+	rl_buf_init(&op);
+	if (hq) {
+		rl_put_be64(start, cursor + 1);
+		klen = 8;
+		e = rl_cursor_open(txn, RL_T_LOG, &c);
+	} else {
+		klen = key_feed(start, dev->antenna, cursor + 1);
+		plen = klen - 8;
+		e = rl_cursor_open(txn, RL_T_INDEX, &c);
+	}
+	if (e != RL_OK)
+		goto out;
+	for (e = rl_cursor_seek(c, RL_BYTES(start, klen), &k, &val); e == RL_OK;
+	     e = rl_cursor_next(c, &k, &val)) {
+		if (k.len != plen + 8 || memcmp(k.p, start, plen) != 0)
+			break;
+		if (count >= max || entries.len >= RL_BATCH_MAX_BYTES) {
+			more = true;
+			break;
+		}
+		next = rl_get_be64(k.p + plen);
+		if (hq) {
+			if (raw_author_is(rl_buf_view(&val), dev->pk))
+				continue;
+			e = rl_msg_pull_ok_op_raw(&entries, rl_buf_view(&val));
+			if (e == RL_OK && raw_sit(rl_buf_view(&val), sit) == RL_OK)
+				e = rl_buf_append(sits, sit, RL_SIT_BYTES);
+		} else if (val.len == 1 + RL_SIT_BYTES && val.data[0] == 'D') {
+			e = rl_msg_pull_ok_drop(&entries, val.data + 1);
+		} else if (val.len == 9 && (val.data[0] == 'P' || val.data[0] == 'C')) {
+			rl_err g = rl_store_get(txn, RL_T_LOG, RL_BYTES(val.data + 1, 8), &op);
+
+			if (g == RL_ENOTFOUND)
+				continue; /* erased since */
+			if (g != RL_OK) {
+				e = g;
+				break;
+			}
+			if (val.data[0] == 'P' && raw_author_is(rl_buf_view(&op), dev->pk))
+				continue;
+			e = rl_msg_pull_ok_op_raw(&entries, rl_buf_view(&op));
+			if (e == RL_OK && raw_sit(rl_buf_view(&op), sit) == RL_OK)
+				e = rl_buf_append(sits, sit, RL_SIT_BYTES);
+		} else {
+			e = RL_ECORRUPT;
+		}
+		if (e != RL_OK)
+			break;
+		count++;
+	}
+	if (e == RL_ENOTFOUND)
+		e = RL_OK;
+	if (e != RL_OK)
+		goto out;
+	sits_unique(sits);
+	if ((e = rl_msg_pull_ok_begin(out, next, more, count)) == RL_OK)
+		e = rl_buf_append(out, entries.data, entries.len);
+out:
+	rl_cursor_close(c);
+	rl_store_abort(txn);
+	rl_buf_fini(&entries);
+	rl_buf_fini(&val);
+	rl_buf_fini(&op);
+	(void)hub;
+	return e;
+}
