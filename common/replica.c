@@ -352,6 +352,10 @@ edit_push(rl_edit *ed, rl_op *op)
 	rl_mpw w;
 	rl_err e;
 
+	/* After an erase nothing may be added: the op would be ignored by the
+	 * record but would still reach the outbox, content and all. */
+	if (ed->rec.erased)
+		return RL_EERASED;
 	memcpy(op->sit, ed->rec.sit, RL_SIT_BYTES);
 	memcpy(op->id.dev, ed->rp->pk, RL_DEV_BYTES);
 	op->id.ctr = ed->counter + 1;

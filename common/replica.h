@@ -100,7 +100,9 @@ rl_err rl_edit_journal(rl_edit *ed, uint8_t jtype, uint32_t date, rl_bytes text,
                        const rl_opid *amends, rl_opid *id);
 /* Creates an alert. *id receives its id. */
 rl_err rl_edit_alert(rl_edit *ed, uint32_t due, rl_bytes text, rl_opid *id);
-/* Erases the situation. */
+/* Erases the situation: its pending outbox entries are deleted, the erase
+ * itself is queued. Any later operation in the same edit fails with
+ * RL_EERASED. */
 rl_err rl_edit_erase(rl_edit *ed);
 
 /* Commits durably (state, outbox, clock). Frees ed whatever the result. */
