@@ -17,10 +17,14 @@
 #include "proto/session.h"
 #include "sync.h"
 
-typedef struct conn {
+typedef struct rl_sync_conn {
 	rl_net_client *net;
 	rl_session s;
 	rl_buf req, resp, body;
+	rl_replica *rp;
+	rl_sync_opts o;
+	rl_sync_progress p;
+	rl_sync_stats st;
 } conn;
 
 static void
@@ -68,8 +72,7 @@ rl_sync_enrolled(rl_replica *rp)
 }
 
 static rl_err
-conn_open(conn *c, rl_replica *rp, const char *url_override, int timeout_ms, int64_t *skew,
-          uint64_t *server_time)
+conn_open(conn *c, rl_replica *rp, const char *url_override, int timeout_ms)
 {
 	uint8_t server_pk[RL_PK_BYTES];
 	char url[512];
@@ -93,12 +96,12 @@ conn_open(conn *c, rl_replica *rp, const char *url_override, int timeout_ms, int
 		rl_wipe(&hs, sizeof(hs));
 		return e;
 	}
+	c->st.bytes_sent += c->req.len;
+	c->st.bytes_recv += c->resp.len;
 	if ((e = rl_hs_client_finish(&hs, rl_buf_view(&c->resp), &c->s, &st)) != RL_OK)
 		return e;
-	if (skew)
-		*skew = (int64_t)rl_wall_ms() - (int64_t)st;
-	if (server_time)
-		*server_time = st;
+	c->st.skew_ms = (int64_t)rl_wall_ms() - (int64_t)st;
+	c->st.server_time = st;
 	return RL_OK;
 }
 
@@ -116,9 +119,11 @@ conn_call(conn *c)
 	e = rl_session_seal(&c->s, rl_buf_view(&c->req), &frame);
 	if (e == RL_OK)
 		e = rl_net_call(c->net, rl_buf_view(&frame), &c->resp);
+	c->st.bytes_sent += frame.len;
 	rl_buf_fini(&frame);
 	if (e != RL_OK)
 		return e;
+	c->st.bytes_recv += c->resp.len;
 	if (c->resp.len > 0 && c->resp.data[0] == RL_FRAME_ERROR) {
 		if (rl_frame_parse_error(rl_buf_view(&c->resp), &code, &text) != RL_OK)
 			return RL_EPROTO;
@@ -245,8 +250,10 @@ push_batch(conn *c, rl_replica *rp, const rl_sync_opts *o, size_t *sent)
 		goto out;
 	e = rl_store_commit(txn);
 	txn = NULL;
-	if (e == RL_OK)
+	if (e == RL_OK) {
 		*sent = n;
+		c->st.op_bytes += ops.len;
+	}
 out:
 	rl_cursor_close(cur);
 	rl_store_abort(txn);
@@ -315,6 +322,7 @@ pull_batch(conn *c, rl_replica *rp, const rl_sync_opts *o, bool *more, size_t *g
 	if ((e = rl_msg_pull_ok_decode(rl_buf_view(&c->body), &next, more, en, RL_PULL_MAX_ENTRIES,
 	                               &n, pool, RL_BATCH_MAX_REFS)) != RL_OK)
 		goto out;
+	c->st.op_bytes += c->body.len; /* the entries, plus a few header bytes */
 	if (next < cursor) {
 		e = RL_EPROTO;
 		goto out;
@@ -355,64 +363,121 @@ mark(rl_replica *rp, const char *name, uint64_t v)
 }
 
 rl_err
-rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats)
+rl_sync_connect(rl_replica *rp, const rl_sync_opts *o, rl_sync_conn **out)
 {
 	rl_sync_opts defaults = { 0 };
-	rl_sync_progress p = { 0 };
-	rl_sync_stats st = { 0 };
-	bool more = true;
-	size_t n;
-	conn c;
+	conn *c;
 	rl_err e;
 
+	*out = NULL;
+	if ((c = malloc(sizeof(*c))) == NULL)
+		return RL_ENOMEM;
 	if (o == NULL)
 		o = &defaults;
-	if ((e = rl_outbox_count(rp, &p.pending)) != RL_OK)
+	/* conn_open zeroes c, counters included, before anything can fail. */
+	e = conn_open(c, rp, o->url, o->timeout_ms ? o->timeout_ms : RL_SYNC_TIMEOUT_MS);
+	c->rp = rp;
+	c->o = *o;
+	if (e != RL_OK) {
+		rl_sync_disconnect(c);
 		return e;
-	e = conn_open(&c, rp, o->url, o->timeout_ms ? o->timeout_ms : RL_SYNC_TIMEOUT_MS,
-	              &st.skew_ms, &st.server_time);
-	if (e != RL_OK)
-		goto out;
-	do {
-		if ((e = push_batch(&c, rp, o, &n)) != RL_OK)
-			goto out;
-		p.pushed += n;
-		st.pushed += n;
-		if (o->progress && n)
-			o->progress(o->arg, &p);
-	} while (n > 0);
-	p.pulling = true;
-	while (more) {
-		if ((e = pull_batch(&c, rp, o, &more, &n, &st.dropped)) != RL_OK)
-			goto out;
-		p.pulled += n;
-		st.pulled += n;
-		if (o->progress && n)
-			o->progress(o->arg, &p);
 	}
-	if ((e = mark(rp, "last_sync", rl_wall_ms())) == RL_OK)
+	*out = c;
+	return RL_OK;
+}
+
+void
+rl_sync_disconnect(rl_sync_conn *c)
+{
+	if (c == NULL)
+		return;
+	conn_close(c);
+	free(c);
+}
+
+const rl_sync_stats *
+rl_sync_conn_stats(const rl_sync_conn *c)
+{
+	return &c->st;
+}
+
+rl_err
+rl_sync_push_all(rl_sync_conn *c)
+{
+	size_t n;
+	rl_err e;
+
+	if ((e = rl_outbox_count(c->rp, &c->p.pending)) != RL_OK)
+		return e;
+	c->p.pulling = false;
+	do {
+		if ((e = push_batch(c, c->rp, &c->o, &n)) != RL_OK)
+			return e;
+		c->p.pushed += n;
+		c->st.pushed += n;
+		if (c->o.progress && n)
+			c->o.progress(c->o.arg, &c->p);
+	} while (n > 0);
+	return RL_OK;
+}
+
+rl_err
+rl_sync_pull_all(rl_sync_conn *c)
+{
+	bool more = true;
+	size_t n;
+	rl_err e;
+
+	c->p.pulling = true;
+	while (more) {
+		if ((e = pull_batch(c, c->rp, &c->o, &more, &n, &c->st.dropped)) != RL_OK)
+			return e;
+		c->p.pulled += n;
+		c->st.pulled += n;
+		if (c->o.progress && n)
+			c->o.progress(c->o.arg, &c->p);
+	}
+	return RL_OK;
+}
+
+rl_err
+rl_sync_ping_conn(rl_sync_conn *c)
+{
+	rl_buf_reset(&c->req);
+	rl_err e = rl_msg_simple_encode(RL_MSG_PING, &c->req);
+
+	return e == RL_OK ? conn_call(c) : e;
+}
+
+rl_err
+rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats)
+{
+	rl_sync_conn *c = NULL;
+	rl_err e;
+
+	if (stats)
+		memset(stats, 0, sizeof(*stats));
+	if ((e = rl_sync_connect(rp, o, &c)) == RL_OK && (e = rl_sync_push_all(c)) == RL_OK &&
+	    (e = rl_sync_pull_all(c)) == RL_OK && (e = mark(rp, "last_sync", rl_wall_ms())) == RL_OK)
 		e = mark(rp, "clock_error", 0);
-out:
 	if (e == RL_ECLOCK)
 		mark(rp, "clock_error", 1);
-	conn_close(&c);
-	if (stats)
-		*stats = st;
+	if (stats && c)
+		*stats = c->st;
+	rl_sync_disconnect(c);
 	return e;
 }
 
 rl_err
 rl_sync_ping(rl_replica *rp, int timeout_ms)
 {
-	conn c;
+	rl_sync_opts o = { 0 };
+	rl_sync_conn *c;
 	rl_err e;
 
-	e = conn_open(&c, rp, NULL, timeout_ms, NULL, NULL);
-	if (e == RL_OK) {
-		rl_buf_reset(&c.req);
-		if ((e = rl_msg_simple_encode(RL_MSG_PING, &c.req)) == RL_OK)
-			e = conn_call(&c);
-	}
-	conn_close(&c);
+	o.timeout_ms = timeout_ms;
+	if ((e = rl_sync_connect(rp, &o, &c)) == RL_OK)
+		e = rl_sync_ping_conn(c);
+	rl_sync_disconnect(c);
 	return e;
 }

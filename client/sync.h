@@ -47,8 +47,27 @@ typedef struct rl_sync_stats {
 	size_t pulled;
 	size_t dropped;
 	uint64_t server_time;
-	int64_t skew_ms; /* our clock minus the server's, at the handshake */
+	int64_t skew_ms;     /* our clock minus the server's, at the handshake */
+	uint64_t bytes_sent; /* frames, as handed to NNG */
+	uint64_t bytes_recv;
+	uint64_t op_bytes;   /* msgpack size of the operations pushed and pulled */
 } rl_sync_stats;
+
+/* An open session with the enrolled server (one request at a time). */
+typedef struct rl_sync_conn rl_sync_conn;
+
+/* Dials and handshakes. Errors as rl_sync_once. */
+rl_err rl_sync_connect(rl_replica *rp, const rl_sync_opts *o, rl_sync_conn **out);
+/* Pushes the whole outbox in batches. */
+rl_err rl_sync_push_all(rl_sync_conn *c);
+/* Pulls until the feed is exhausted. */
+rl_err rl_sync_pull_all(rl_sync_conn *c);
+/* PING/PONG round trip. */
+rl_err rl_sync_ping_conn(rl_sync_conn *c);
+/* Counters so far. */
+const rl_sync_stats *rl_sync_conn_stats(const rl_sync_conn *c);
+/* Closes the session. NULL-safe. */
+void rl_sync_disconnect(rl_sync_conn *c);
 
 /*
  * Joins the server at url with a token from `relais-server enroll`: pins the
