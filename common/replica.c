@@ -27,6 +27,7 @@ struct rl_replica {
 struct rl_edit {
 	rl_replica *rp;
 	rl_txn *txn;
+	bool own_txn; /* false: the caller's transaction (rl_edit_begin_in) */
 	rl_record rec;
 	rl_clock clock;
 	uint64_t counter;
@@ -298,8 +299,8 @@ rl_state_save(rl_txn *txn, const rl_record *rec)
 
 /* ---- edits ---- */
 
-rl_err
-rl_edit_begin(rl_replica *rp, const uint8_t *sit, rl_edit **out)
+static rl_err
+edit_start(rl_replica *rp, rl_txn *txn, const uint8_t *sit, rl_edit **out)
 {
 	uint8_t fresh[RL_SIT_BYTES];
 	rl_edit *ed;
@@ -314,7 +315,10 @@ rl_edit_begin(rl_replica *rp, const uint8_t *sit, rl_edit **out)
 		free(ed);
 		return RL_ENOMEM;
 	}
-	if ((e = rl_store_begin(rp->st, true, &ed->txn)) != RL_OK)
+	ed->own_txn = txn == NULL;
+	if (txn != NULL)
+		ed->txn = txn;
+	else if ((e = rl_store_begin(rp->st, true, &ed->txn)) != RL_OK)
 		goto fail;
 	if ((e = rl_meta_get_u64(ed->txn, "counter", &ed->counter)) != RL_OK ||
 	    (e = rl_meta_get_u64(ed->txn, "clock", &ed->clock.last)) != RL_OK)
@@ -335,6 +339,18 @@ rl_edit_begin(rl_replica *rp, const uint8_t *sit, rl_edit **out)
 fail:
 	rl_edit_abort(ed);
 	return e;
+}
+
+rl_err
+rl_edit_begin(rl_replica *rp, const uint8_t *sit, rl_edit **out)
+{
+	return edit_start(rp, NULL, sit, out);
+}
+
+rl_err
+rl_edit_begin_in(rl_replica *rp, rl_txn *txn, const uint8_t *sit, rl_edit **out)
+{
+	return edit_start(rp, txn, sit, out);
 }
 
 const rl_record *
@@ -503,7 +519,7 @@ rl_edit_commit(rl_edit *ed)
 		rl_edit_abort(ed);
 		return e;
 	}
-	e = rl_store_commit(ed->txn);
+	e = ed->own_txn ? rl_store_commit(ed->txn) : RL_OK;
 	ed->txn = NULL;
 	rl_edit_abort(ed);
 	return e;
@@ -514,7 +530,8 @@ rl_edit_abort(rl_edit *ed)
 {
 	if (ed == NULL)
 		return;
-	rl_store_abort(ed->txn);
+	if (ed->own_txn)
+		rl_store_abort(ed->txn);
 	rl_record_fini(&ed->rec);
 	rl_buf_fini(&ed->enc);
 	free(ed->refs);

@@ -85,6 +85,14 @@ rl_err rl_meta_put_u64(rl_txn *txn, const char *name, uint64_t v);
  */
 rl_err rl_edit_begin(rl_replica *rp, const uint8_t *sit, rl_edit **out);
 
+/*
+ * Same as rl_edit_begin inside the caller's write transaction txn: commit
+ * then writes the state, outbox and clock into txn without committing it,
+ * so many edits can share one durable commit (bulk imports, benchmarks).
+ * rl_edit_abort then leaves what the edit wrote in txn: abort txn instead.
+ */
+rl_err rl_edit_begin_in(rl_replica *rp, rl_txn *txn, const uint8_t *sit, rl_edit **out);
+
 /* The record as it stands with this edit's operations applied. */
 const rl_record *rl_edit_record(const rl_edit *ed);
 
