@@ -318,6 +318,7 @@ rl_mpr_bool(rl_mpr *r, bool *v)
 rl_err
 rl_mpr_nil(rl_mpr *r, bool *was_nil)
 {
+	*was_nil = false; /* defined even after an error: callers branch on it */
 	if (r->err != RL_OK)
 		return r->err;
 	*was_nil = mpr_left(r) > 0 && r->p[r->pos] == 0xc0;
