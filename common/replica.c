@@ -383,11 +383,15 @@ edit_push(rl_edit *ed, rl_op *op)
 	rl_op_encode(&w, op, true);
 	if ((e = rl_mpw_err(&w)) != RL_OK)
 		return e;
+	/* Record first: it can refuse (RL_ETOOBIG, RL_ENOMEM) and leave the edit
+	 * usable. Were the op queued first, a commit after that error would send
+	 * an op the state lacks. A failed append fails the txn, so the op merged
+	 * here is then never stored. */
+	if ((e = rl_record_apply(&ed->rec, op, NULL)) != RL_OK)
+		return e;
 	rl_put_be64(key, op->id.ctr);
 	if ((e = rl_store_append(ed->txn, RL_T_OUTBOX, RL_BYTES(key, 8), rl_buf_view(&ed->enc))) !=
 	    RL_OK)
-		return e;
-	if ((e = rl_record_apply(&ed->rec, op, NULL)) != RL_OK)
 		return e;
 	ed->counter++;
 	return RL_OK;
