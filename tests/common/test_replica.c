@@ -550,6 +550,79 @@ test_edit_abort(void **state)
 	rl_replica_close(rp);
 }
 
+/* A full disk in the middle of an edit or of its commit stores nothing of
+ * it; the replica goes on once there is room. */
+static void
+test_edit_store_full(void **state)
+{
+	fx *f = *state;
+	rl_replica *rp = new_replica(f->a, "nord");
+	uint8_t sit[RL_SIT_BYTES], before[RL_HASH_BYTES], after[RL_HASH_BYTES];
+	rl_opid alert;
+	rl_edit *ed;
+	outbox ob;
+
+	make_situation(rp, sit, "avant", &alert);
+	state_hash(rp, sit, before);
+
+	/* The second op's outbox append fails. */
+	rl_store_fault_full_after(rl_replica_store(rp), 1);
+	RL_PASS(rl_edit_begin(rp, sit, &ed));
+	RL_PASS(rl_edit_reg(ed, NULL, RL_F_STATUS, B("closed")));
+	RL_FAIL(rl_edit_journal(ed, RL_J_NOTE, 20250401, B("perdu"), NULL, NULL), RL_EFULL);
+	RL_FAIL(rl_edit_commit(ed), RL_EFULL);
+
+	/* The ops fit, the commit's state write does not. */
+	rl_store_fault_full_after(rl_replica_store(rp), 2);
+	RL_PASS(rl_edit_begin(rp, sit, &ed));
+	RL_PASS(rl_edit_reg(ed, NULL, RL_F_STATUS, B("closed")));
+	RL_PASS(rl_edit_journal(ed, RL_J_NOTE, 20250401, B("perdu"), NULL, NULL));
+	RL_FAIL(rl_edit_commit(ed), RL_EFULL);
+
+	rl_store_fault_full_after(rl_replica_store(rp), -1);
+	rp = reopen(rp, f->a);
+	state_hash(rp, sit, after);
+	assert_memory_equal(before, after, RL_HASH_BYTES);
+	assert_int_equal(outbox_count(rp), SITUATION_OPS);
+
+	/* Room again: the next edit goes through, numbered after the last
+	 * committed op. */
+	RL_PASS(rl_edit_begin(rp, sit, &ed));
+	RL_PASS(rl_edit_reg(ed, NULL, RL_F_STATUS, B("closed")));
+	RL_PASS(rl_edit_commit(ed));
+	read_outbox(rp, &ob);
+	assert_int_equal(ob.n, SITUATION_OPS + 1);
+	assert_int_equal(ob.ops[SITUATION_OPS]->id.ctr, SITUATION_OPS + 1);
+	free_outbox(&ob);
+	rl_replica_close(rp);
+}
+
+/* A record at RL_MAX_RECORD_OPS refuses one more op; the edit stays
+ * consistent: what commits is in the state and the outbox alike. */
+static void
+test_edit_record_full(void **state)
+{
+	fx *f = *state;
+	rl_replica *rp = new_replica(f->a, "nord");
+	uint8_t sit[RL_SIT_BYTES];
+	rl_record rec;
+	rl_edit *ed;
+	size_t n = 0;
+
+	RL_PASS(rl_edit_begin(rp, NULL, &ed));
+	memcpy(sit, rl_edit_record(ed)->sit, RL_SIT_BYTES);
+	for (size_t i = 0; i < RL_MAX_RECORD_OPS; i++)
+		RL_PASS(rl_edit_journal(ed, RL_J_NOTE, 20250101, B("n"), NULL, NULL));
+	RL_FAIL(rl_edit_journal(ed, RL_J_NOTE, 20250101, B("de trop"), NULL, NULL), RL_ETOOBIG);
+	RL_PASS(rl_edit_commit(ed));
+	RL_PASS(load(rp, sit, &rec));
+	assert_int_equal(rec.nops, RL_MAX_RECORD_OPS);
+	rl_record_fini(&rec);
+	RL_PASS(rl_outbox_count(rp, &n));
+	assert_int_equal(n, RL_MAX_RECORD_OPS);
+	rl_replica_close(rp);
+}
+
 /* ---- received operations ---- */
 
 
@@ -922,6 +995,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_edit_commit_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_abort, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edit_store_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edit_record_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_converges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_erase, setup, teardown),
