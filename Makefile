@@ -78,3 +78,10 @@ clean:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+$(BUILD)/bench/relais-bench: bench/relais_bench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lm
+
+bench: all $(BUILD)/bench/relais-bench
+	BUILD=$(BUILD) QUICK=$(QUICK) bash bench/run.sh

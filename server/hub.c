@@ -452,9 +452,10 @@ rl_hub_check(rl_hub *hub, rl_txn *txn, const rl_device *dev, const rl_op *ops, s
 	if ((v = ops_by_sit(ops, n)) == NULL)
 		return RL_ENOMEM;
 	while (i < n && e == RL_OK) {
+		char owner[RL_ANTENNA_MAX + 1];
 		size_t j = i;
 		rl_record rec;
-		bool exists;
+		bool foreign = false;
 
 		while (j < n && memcmp(v[j]->sit, v[i]->sit, RL_SIT_BYTES) == 0)
 			j++;
@@ -462,9 +463,12 @@ rl_hub_check(rl_hub *hub, rl_txn *txn, const rl_device *dev, const rl_op *ops, s
 		if (e != RL_OK && e != RL_ENOTFOUND)
 			break;
 		e = RL_OK;
-		exists = rec.nops > 0;
-		rl_record_fini(&rec);
-		if (exists) {
+		record_antenna(&rec, owner);
+		for (size_t k = 0; k < rec.nops && !foreign; k++)
+			foreign = memcmp(rec.ops[k]->id.dev, dev->pk, RL_DEV_BYTES) != 0;
+		if (rec.erased) {
+			/* Late changes to an erased situation are accepted and dropped. */
+		} else if (owner[0] != '\0') {
 			uint8_t key[KEY_MAX];
 
 			/* Any device that had the situation (its antenna owned it at
@@ -473,23 +477,26 @@ rl_hub_check(rl_hub *hub, rl_txn *txn, const rl_device *dev, const rl_op *ops, s
 			if (dev->role != RL_ROLE_HQ &&
 			    index_has(txn, key, key_history(key, v[i]->sit, dev->antenna)) != RL_OK)
 				e = RL_EPERM;
+		} else if (foreign) {
+			/* No owner yet, and another device started it: not ours. */
+			e = RL_EPERM;
 		} else {
-			/* A new situation must name its antenna, and a non-HQ device
-			 * can only open one for its own antenna (its first antenna
-			 * write; a later one in the same set may reassign it). */
+			/* A situation being opened by this device (a change-set may
+			 * cut it in two): its first antenna value, when it comes, must
+			 * be the device's own antenna unless the device is hq; a later
+			 * one in the same set may reassign it. */
 			const rl_op *first = NULL;
 
 			for (size_t k = i; k < j; k++)
 				if (v[k]->kind == RL_OP_REG && v[k]->field == RL_F_ANTENNA &&
 				    (first == NULL || rl_op_cmp(v[k], first) < 0))
 					first = v[k];
-			if (first == NULL)
-				e = RL_EPERM;
-			else if (dev->role != RL_ROLE_HQ &&
-			         (first->value.len != strlen(dev->antenna) ||
-			          memcmp(first->value.p, dev->antenna, first->value.len) != 0))
+			if (first != NULL && dev->role != RL_ROLE_HQ &&
+			    (first->value.len != strlen(dev->antenna) ||
+			     memcmp(first->value.p, dev->antenna, first->value.len) != 0))
 				e = RL_EPERM;
 		}
+		rl_record_fini(&rec);
 		i = j;
 	}
 	free(v);
