@@ -541,6 +541,18 @@ check_final(sched *s)
 		if (j > 0)
 			assert_same_encoding(&s->reps[0].rec, &s->reps[j].rec, "final states");
 	}
+	/* The final state survives its own encoding. */
+	{
+		rl_record back;
+		rl_buf enc;
+
+		rl_buf_init(&enc);
+		P_OK(rl_record_encode(rec, &enc));
+		P_OK(rl_record_decode(rl_buf_view(&enc), &back));
+		assert_same_encoding(rec, &back, "decoded final state");
+		rl_record_fini(&back);
+		rl_buf_fini(&enc);
+	}
 	if (me >= 0) {
 		/* Erased: everything purged everywhere, the smallest erase kept. */
 		for (int j = 0; j < s->nrep; j++) {
