@@ -544,28 +544,21 @@ rl_edit_abort(rl_edit *ed)
 
 /* ---- received operations ---- */
 
+/* Sort key of a received operation: its situation, then its position. */
+typedef struct sit_idx {
+	const uint8_t *sit;
+	size_t i;
+} sit_idx;
+
 static int
-sit_cmp_idx(const void *a, const void *b, void *ops)
+sit_idx_cmp(const void *a, const void *b)
 {
-	const rl_op *o = ops;
+	const sit_idx *x = a, *y = b;
+	int c = memcmp(x->sit, y->sit, RL_SIT_BYTES);
 
-	return memcmp(o[*(const size_t *)a].sit, o[*(const size_t *)b].sit, RL_SIT_BYTES);
-}
-
-/* Sorts indexes of ops by situation, stable. Insertion sort keeps it simple;
- * batches arrive mostly grouped by situation already. */
-static void
-sort_by_sit(size_t *idx, size_t n, const rl_op *ops)
-{
-	for (size_t i = 1; i < n; i++) {
-		size_t v = idx[i], j = i;
-
-		while (j > 0 && sit_cmp_idx(&idx[j - 1], &v, (void *)ops) > 0) {
-			idx[j] = idx[j - 1];
-			j--;
-		}
-		idx[j] = v;
-	}
+	if (c != 0)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
 }
 
 /* Deletes the outbox entries of an erased situation (their content must go). */
@@ -614,7 +607,8 @@ outbox_purge_sit(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES])
 rl_err
 rl_replica_apply_txn(rl_replica *rp, rl_txn *txn, const rl_op *ops, size_t n, size_t *napplied)
 {
-	size_t *idx = NULL, applied = 0;
+	sit_idx *idx = NULL;
+	size_t applied = 0;
 	rl_record rec;
 	bool have = false, was_erased = false;
 	rl_clock clock;
@@ -627,13 +621,16 @@ rl_replica_apply_txn(rl_replica *rp, rl_txn *txn, const rl_op *ops, size_t n, si
 		return RL_OK;
 	if ((idx = malloc(n * sizeof(*idx))) == NULL)
 		return RL_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
-	sort_by_sit(idx, n, ops);
+	/* Grouped by situation, each record is loaded and saved once. */
+	for (size_t i = 0; i < n; i++) {
+		idx[i].sit = ops[i].sit;
+		idx[i].i = i;
+	}
+	qsort(idx, n, sizeof(*idx), sit_idx_cmp);
 	if ((e = rl_meta_get_u64(txn, "clock", &clock.last)) != RL_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		const rl_op *op = &ops[idx[i]];
+		const rl_op *op = &ops[idx[i].i];
 		bool changed;
 
 		if (have && memcmp(rec.sit, op->sit, RL_SIT_BYTES) != 0) {
