@@ -241,8 +241,8 @@ size_t rl_record_set_adds(const rl_record *rec, uint8_t set, rl_bytes elem, rl_o
                           size_t cap);
 
 /* The operations of one kind (RL_OP_JOURNAL, RL_OP_ALERT), as a heap array of
- * borrowed pointers: the journal sorted by (date, hlc order), alerts by id
- * order. free() the array. */
+ * borrowed pointers: the journal sorted by (date, hlc order), alerts in
+ * (hlc, device, counter) order like the state. free() the array. */
 rl_err rl_record_list(const rl_record *rec, uint8_t kind, const rl_op ***out, size_t *n);
 
 /* The operation with this id, or NULL. */

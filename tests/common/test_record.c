@@ -1103,6 +1103,9 @@ test_alerts(void **state)
 	}
 	RL_PASS(rl_record_list(&rec, RL_OP_ALERT, &list, &n));
 	assert_int_equal(n, 2);
+	/* In op order: al2 is older, though its device sorts after al's. */
+	assert_int_equal(rl_opid_cmp(&list[0]->id, &al2id), 0);
+	assert_int_equal(rl_opid_cmp(&list[1]->id, &alid), 0);
 	free(list);
 	rl_record_fini(&rec);
 }
