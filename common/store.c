@@ -85,6 +85,12 @@ struct rl_store {
 	rl_kdf_cost cost; /* argon2id cost for rekey */
 	long fault_left;  /* puts left before injected RL_EFULL; -1 = off */
 	atomic_long live; /* open transactions; must be 0 at close */
+	/* Value nonces: a random 16-byte prefix drawn at open and a counter.
+	 * Writes are serialised by LMDB's writer lock, so the counter needs no
+	 * lock; a prefix per open keeps processes sharing the store apart.
+	 * This avoids a getrandom() system call per sealed value. */
+	uint8_t nonce_prefix[RL_NONCE_BYTES - 8];
+	uint64_t nonce_ctr;
 };
 
 struct rl_txn {
@@ -595,6 +601,7 @@ rl_store_open(const char *dir, const rl_secret *s, const rl_store_opts *opts, rl
 	st->fault_left = -1;
 	st->cost = opts ? opts->cost : RL_KDF_INTERACTIVE;
 	atomic_init(&st->live, 0);
+	rl_random(st->nonce_prefix, sizeof(st->nonce_prefix));
 	if ((st->dkey = rl_secret_alloc(RL_KEY_BYTES)) == NULL) {
 		e = RL_ENOMEM;
 		goto fail;
@@ -905,7 +912,13 @@ store_write(rl_txn *txn, rl_table t, rl_bytes key, rl_bytes val, unsigned flags)
 		if (val.len > 0)
 			memcpy(v.mv_data, val.p, val.len);
 	} else {
-		rl_seal(st->dkey, ad, adlen, val.p, val.len, v.mv_data);
+		uint8_t *out = v.mv_data;
+
+		if (++st->nonce_ctr == 0)
+			rl_random(st->nonce_prefix, sizeof(st->nonce_prefix));
+		memcpy(out, st->nonce_prefix, sizeof(st->nonce_prefix));
+		rl_put_be64(out + sizeof(st->nonce_prefix), st->nonce_ctr);
+		rl_seal_n(st->dkey, out, ad, adlen, val.p, val.len, out + RL_NONCE_BYTES);
 	}
 	if (st->fault_left > 0)
 		st->fault_left--;
