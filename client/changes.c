@@ -186,14 +186,8 @@ rl_cmd_export_changes(rl_cli *cli)
 
 /* ---- import ---- */
 
-typedef struct changes {
-	uint8_t device[RL_DEV_BYTES];
-	size_t n;
-	rl_op **ops; /* each from rl_op_dup */
-} changes;
-
-static void
-changes_free(changes *ch)
+void
+rl_changes_free(rl_changes *ch)
 {
 	for (size_t i = 0; i < ch->n; i++)
 		free(ch->ops[i]);
@@ -202,10 +196,8 @@ changes_free(changes *ch)
 	ch->n = 0;
 }
 
-/* Decodes a whole file. RL_EPROTO (malformed), RL_EVERSION, RL_EINVAL /
- * RL_ETOOBIG (an op out of bounds), RL_ENOMEM. */
-static rl_err
-changes_decode(rl_bytes in, changes *ch)
+rl_err
+rl_changes_decode(rl_bytes in, rl_changes *ch)
 {
 	rl_opid *scratch;
 	rl_bytes magic;
@@ -250,7 +242,7 @@ changes_decode(rl_bytes in, changes *ch)
 	if (e == RL_OK)
 		e = rl_mpr_done(&r);
 	if (e != RL_OK)
-		changes_free(ch);
+		rl_changes_free(ch);
 	return e;
 }
 
@@ -272,7 +264,7 @@ rl_cmd_import_changes(rl_cli *cli)
 	size_t applied = 0;
 	rl_op *flat = NULL;
 	rl_replica *rp = NULL;
-	changes ch = { 0 };
+	rl_changes ch = { 0 };
 	rl_txn *txn;
 	rl_buf file;
 	rl_err e;
@@ -281,7 +273,7 @@ rl_cmd_import_changes(rl_cli *cli)
 	rl_buf_init(&file);
 	if ((rc = rl_cli_read_file(path, RL_CHANGES_MAX_FILE, &file)) != 0)
 		goto out;
-	if ((e = changes_decode(rl_buf_view(&file), &ch)) != RL_OK) {
+	if ((e = rl_changes_decode(rl_buf_view(&file), &ch)) != RL_OK) {
 		if (e == RL_EVERSION)
 			rc = rl_cli_fail("fichier de changements d'une version inconnue : %s", path);
 		else if (e == RL_ENOMEM)
@@ -341,7 +333,7 @@ rl_cmd_import_changes(rl_cli *cli)
 	       ch.n > 1 ? "s" : "", applied, applied > 1 ? "x" : "");
 out:
 	free(flat);
-	changes_free(&ch);
+	rl_changes_free(&ch);
 	rl_buf_fini(&file);
 	rl_replica_close(rp);
 	return rc;

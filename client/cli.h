@@ -108,6 +108,20 @@ int rl_cmd_export(rl_cli *cli);
 int rl_cmd_export_changes(rl_cli *cli);
 int rl_cmd_import_changes(rl_cli *cli);
 
+/* A decoded changes file (changes.c; the fuzz target uses it too). */
+typedef struct rl_changes {
+	uint8_t device[RL_DEV_BYTES];
+	size_t n;
+	rl_op **ops; /* each from rl_op_dup */
+} rl_changes;
+
+/* Decodes a whole changes file into ch (owned by the caller on success:
+ * rl_changes_free() it; on error ch is empty). Ops are validated; nothing
+ * else is checked. RL_EPROTO (malformed), RL_EVERSION, RL_EINVAL /
+ * RL_ETOOBIG (an op out of bounds), RL_ENOMEM. */
+rl_err rl_changes_decode(rl_bytes in, rl_changes *ch);
+void rl_changes_free(rl_changes *ch);
+
 /* sync_cmd.c: the server side of the client, stubs until sync lands. */
 int rl_cmd_sync(rl_cli *cli);
 int rl_cmd_enroll(rl_cli *cli);
