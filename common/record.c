@@ -384,6 +384,19 @@ record_reserve(rl_record *rec, size_t n)
 	return RL_OK;
 }
 
+const rl_op *
+rl_record_lookup(const rl_record *rec, rl_hlc hlc, const rl_opid *id)
+{
+	rl_op key;
+	bool found;
+	size_t at;
+
+	key.hlc = hlc;
+	key.id = *id;
+	at = record_search(rec, &key, &found);
+	return found ? rec->ops[at] : NULL;
+}
+
 bool
 rl_record_has(const rl_record *rec, const rl_op *op)
 {

@@ -248,4 +248,8 @@ rl_err rl_record_list(const rl_record *rec, uint8_t kind, const rl_op ***out, si
 /* The operation with this id, or NULL. */
 const rl_op *rl_record_find(const rl_record *rec, const rl_opid *id);
 
+/* The operation with this clock and id, or NULL: a binary search, where
+ * rl_record_find scans. */
+const rl_op *rl_record_lookup(const rl_record *rec, rl_hlc hlc, const rl_opid *id);
+
 #endif

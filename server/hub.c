@@ -362,12 +362,11 @@ key_feed(uint8_t *k, const char *antenna, uint64_t seq)
 }
 
 static size_t
-key_sitlog(uint8_t *k, const uint8_t sit[RL_SIT_BYTES], uint64_t seq)
+key_log(uint8_t *k, uint64_t seq)
 {
-	k[0] = 's';
-	memcpy(k + 1, sit, RL_SIT_BYTES);
-	rl_put_be64(k + 1 + RL_SIT_BYTES, seq);
-	return 1 + RL_SIT_BYTES + 8;
+	k[0] = 'g';
+	rl_put_be64(k + 1, seq);
+	return 1 + 8;
 }
 
 static size_t
@@ -503,11 +502,25 @@ rl_hub_check(rl_hub *hub, rl_txn *txn, const rl_device *dev, const rl_op *ops, s
 	return e;
 }
 
+/* A change as the log and the feeds refer to it: situation, clock and id.
+ * The change itself stays in the situation's state, so an erasure, which
+ * purges the state, leaves nothing of it behind. */
+#define REF_BYTES (RL_SIT_BYTES + 8 + RL_DEV_BYTES + 8)
+
+static void
+ref_make(uint8_t ref[REF_BYTES], const rl_op *op)
+{
+	memcpy(ref, op->sit, RL_SIT_BYTES);
+	rl_put_be64(ref + RL_SIT_BYTES, op->hlc);
+	memcpy(ref + RL_SIT_BYTES + 8, op->id.dev, RL_DEV_BYTES);
+	rl_put_be64(ref + RL_SIT_BYTES + 8 + RL_DEV_BYTES, op->id.ctr);
+}
+
 static rl_err
 feed_put(rl_hub *hub, rl_txn *txn, const char *antenna, uint8_t tag, const uint8_t *ref,
          size_t reflen)
 {
-	uint8_t key[KEY_MAX], val[1 + RL_SIT_BYTES];
+	uint8_t key[KEY_MAX], val[1 + REF_BYTES];
 
 	if (antenna[0] == '\0')
 		return RL_OK;
@@ -529,109 +542,26 @@ history_add(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES], const char *antenna)
 	                    RL_BYTES("", 0));
 }
 
-/* Calls fn for every log position of sit. */
+/* Sends every change the state holds to antenna's feed, tagged 'C' (copies
+ * for a new owner) or 'P' (first routing of a new situation). */
 static rl_err
-sitlog_each(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES],
-            rl_err (*fn)(void *arg, rl_cursor *c, uint64_t seq), void *arg)
+feed_copy_all(rl_hub *hub, rl_txn *txn, const rl_record *rec, const char *antenna, uint8_t tag)
 {
-	uint8_t start[KEY_MAX];
-	rl_cursor *c;
-	rl_bytes k;
-	rl_err e;
+	uint8_t ref[REF_BYTES];
+	rl_err e = RL_OK;
 
-	if ((e = rl_cursor_open(txn, RL_T_INDEX, &c)) != RL_OK)
-		return e;
-	key_sitlog(start, sit, 0);
-	for (e = rl_cursor_seek(c, RL_BYTES(start, 1 + RL_SIT_BYTES + 8), &k, NULL); e == RL_OK;
-	     e = rl_cursor_next(c, &k, NULL)) {
-		if (k.len != 1 + RL_SIT_BYTES + 8 || memcmp(k.p, start, 1 + RL_SIT_BYTES) != 0)
-			break;
-		if ((e = fn(arg, c, rl_get_be64(k.p + 1 + RL_SIT_BYTES))) != RL_OK)
-			break;
+	for (size_t i = 0; i < rec->nops && e == RL_OK; i++) {
+		ref_make(ref, rec->ops[i]);
+		e = feed_put(hub, txn, antenna, tag, ref, REF_BYTES);
 	}
-	rl_cursor_close(c);
-	return e == RL_ENOTFOUND ? RL_OK : e;
-}
-
-struct copy_arg {
-	rl_hub *hub;
-	rl_txn *txn;
-	const char *antenna;
-};
-
-/* Feed positions are taken after the scan: collect first, then write. */
-struct seq_list {
-	uint64_t *v;
-	size_t n, cap;
-	uint64_t except;
-};
-
-static rl_err
-collect_seq(void *arg, rl_cursor *c, uint64_t seq)
-{
-	struct seq_list *l = arg;
-
-	(void)c;
-	if (seq == l->except)
-		return RL_OK;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		uint64_t *p = realloc(l->v, cap * sizeof(*p));
-
-		if (p == NULL)
-			return RL_ENOMEM;
-		l->v = p;
-		l->cap = cap;
-	}
-	l->v[l->n++] = seq;
-	return RL_OK;
-}
-
-/* Sends every logged operation of sit to antenna's feed, tagged 'C'
- * (copies for a new owner) or 'P' (first routing of a new situation). */
-static rl_err
-feed_copy_all(rl_hub *hub, rl_txn *txn, const uint8_t sit[RL_SIT_BYTES], const char *antenna,
-              uint8_t tag)
-{
-	struct seq_list l = { NULL, 0, 0, 0 };
-	rl_err e = sitlog_each(txn, sit, collect_seq, &l);
-
-	for (size_t i = 0; e == RL_OK && i < l.n; i++) {
-		uint8_t ref[8];
-
-		rl_put_be64(ref, l.v[i]);
-		e = feed_put(hub, txn, antenna, tag, ref, 8);
-	}
-	free(l.v);
-	return e;
-}
-
-/* Erasure: deletes the content of every logged operation but the erase. */
-static rl_err
-erase_purge(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES], uint64_t erase_seq)
-{
-	struct seq_list l = { NULL, 0, 0, erase_seq };
-	rl_err e = sitlog_each(txn, sit, collect_seq, &l);
-
-	for (size_t i = 0; e == RL_OK && i < l.n; i++) {
-		uint8_t key[KEY_MAX], lk[8];
-
-		rl_put_be64(lk, l.v[i]);
-		e = rl_store_del(txn, RL_T_LOG, RL_BYTES(lk, 8));
-		if (e == RL_OK || e == RL_ENOTFOUND)
-			e = rl_store_del(txn, RL_T_INDEX, RL_BYTES(key, key_sitlog(key, sit, l.v[i])));
-		if (e == RL_ENOTFOUND)
-			e = RL_OK;
-	}
-	free(l.v);
 	return e;
 }
 
 /* The erase goes to every antenna the situation ever belonged to. */
 static rl_err
-feed_erase(rl_hub *hub, rl_txn *txn, const uint8_t sit[RL_SIT_BYTES], uint64_t seq)
+feed_erase(rl_hub *hub, rl_txn *txn, const rl_op *erase)
 {
-	uint8_t start[KEY_MAX], ref[8];
+	uint8_t start[KEY_MAX], ref[REF_BYTES];
 	char (*ants)[RL_ANTENNA_MAX + 1] = NULL;
 	size_t n = 0;
 	rl_cursor *c;
@@ -641,7 +571,7 @@ feed_erase(rl_hub *hub, rl_txn *txn, const uint8_t sit[RL_SIT_BYTES], uint64_t s
 	if ((e = rl_cursor_open(txn, RL_T_INDEX, &c)) != RL_OK)
 		return e;
 	start[0] = 'h';
-	memcpy(start + 1, sit, RL_SIT_BYTES);
+	memcpy(start + 1, erase->sit, RL_SIT_BYTES);
 	for (e = rl_cursor_seek(c, RL_BYTES(start, 1 + RL_SIT_BYTES), &k, NULL); e == RL_OK;
 	     e = rl_cursor_next(c, &k, NULL)) {
 		size_t alen = k.len - 1 - RL_SIT_BYTES;
@@ -660,41 +590,34 @@ feed_erase(rl_hub *hub, rl_txn *txn, const uint8_t sit[RL_SIT_BYTES], uint64_t s
 		n++;
 	}
 	rl_cursor_close(c);
-	if (e == RL_ENOTFOUND || e == RL_OK)
+	if (e == RL_ENOTFOUND)
 		e = RL_OK;
-	rl_put_be64(ref, seq);
+	ref_make(ref, erase);
 	for (size_t i = 0; e == RL_OK && i < n; i++)
-		e = feed_put(hub, txn, ants[i], 'P', ref, 8);
+		e = feed_put(hub, txn, ants[i], 'P', ref, REF_BYTES);
 	free(ants);
 	return e;
 }
 
+/* Appends a change to the global log (what hq devices read). */
 static rl_err
-log_put(rl_hub *hub, rl_txn *txn, const rl_op *op, rl_buf *enc)
+log_put(rl_hub *hub, rl_txn *txn, const rl_op *op)
 {
-	uint8_t key[KEY_MAX], lk[8];
-	rl_mpw w;
-	rl_err e;
+	uint8_t key[KEY_MAX], ref[REF_BYTES];
 
-	rl_buf_reset(enc);
-	rl_mpw_init(&w, enc);
-	rl_op_encode(&w, op, true);
-	if ((e = rl_mpw_err(&w)) != RL_OK)
-		return e;
+	ref_make(ref, op);
 	hub->seq++;
-	rl_put_be64(lk, hub->seq);
-	if ((e = rl_store_append(txn, RL_T_LOG, RL_BYTES(lk, 8), rl_buf_view(enc))) != RL_OK)
-		return e;
-	return rl_store_put(txn, RL_T_INDEX, RL_BYTES(key, key_sitlog(key, op->sit, hub->seq)),
-	                    RL_BYTES("", 0));
+	return rl_store_put(txn, RL_T_INDEX, RL_BYTES(key, key_log(key, hub->seq)),
+	                    RL_BYTES(ref, REF_BYTES));
 }
 
 /* Merges one situation's ops and routes each change to the feeds. */
 static rl_err
-apply_sit(rl_hub *hub, rl_txn *txn, const rl_op **v, size_t n, rl_buf *enc, size_t *applied)
+apply_sit(rl_hub *hub, rl_txn *txn, const rl_op **v, size_t n, size_t *applied)
 {
 	char before[RL_ANTENNA_MAX + 1], after[RL_ANTENNA_MAX + 1];
 	rl_record rec;
+	bool dirty = false;
 	rl_err e;
 
 	e = rl_state_load(txn, v[0]->sit, &rec);
@@ -702,42 +625,43 @@ apply_sit(rl_hub *hub, rl_txn *txn, const rl_op **v, size_t n, rl_buf *enc, size
 		return e;
 	record_antenna(&rec, before);
 	for (size_t i = 0; i < n; i++) {
+		uint8_t ref[REF_BYTES];
 		bool changed;
-		uint8_t ref[8];
 
 		if ((e = rl_record_apply(&rec, v[i], &changed)) != RL_OK)
 			goto out;
 		if (!changed)
 			continue;
-		if ((e = log_put(hub, txn, v[i], enc)) != RL_OK)
+		dirty = true;
+		if ((e = log_put(hub, txn, v[i])) != RL_OK)
 			goto out;
 		(*applied)++;
-		rl_put_be64(ref, hub->seq);
 		if (rec.erased) {
-			if ((e = erase_purge(txn, rec.sit, hub->seq)) != RL_OK ||
-			    (e = feed_erase(hub, txn, rec.sit, hub->seq)) != RL_OK)
+			if ((e = feed_erase(hub, txn, rec.ops[0])) != RL_OK)
 				goto out;
 			continue;
 		}
 		record_antenna(&rec, after);
+		ref_make(ref, v[i]);
 		if (strcmp(before, after) == 0) {
-			e = feed_put(hub, txn, after, 'P', ref, 8);
+			e = feed_put(hub, txn, after, 'P', ref, REF_BYTES);
 		} else if (before[0] == '\0') {
 			/* The situation now has an owner: it gets everything so far
 			 * (changes made before the antenna was written included). */
 			if ((e = history_add(txn, rec.sit, after)) == RL_OK)
-				e = feed_copy_all(hub, txn, rec.sit, after, 'P');
+				e = feed_copy_all(hub, txn, &rec, after, 'P');
 		} else {
 			/* Reassigned: the old antenna drops it, the new one gets all. */
 			if ((e = feed_put(hub, txn, before, 'D', rec.sit, RL_SIT_BYTES)) == RL_OK &&
 			    (e = history_add(txn, rec.sit, after)) == RL_OK)
-				e = feed_copy_all(hub, txn, rec.sit, after, 'C');
+				e = feed_copy_all(hub, txn, &rec, after, 'C');
 		}
 		if (e != RL_OK)
 			goto out;
 		memcpy(before, after, sizeof(before));
 	}
-	e = rl_state_save(txn, &rec);
+	if (dirty)
+		e = rl_state_save(txn, &rec);
 out:
 	rl_record_fini(&rec);
 	return e;
@@ -748,7 +672,7 @@ rl_hub_apply(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t 
              size_t *applied, uint64_t *upto)
 {
 	const rl_op **v;
-	rl_buf enc, sits;
+	rl_buf sits;
 	size_t i = 0;
 	rl_err e = RL_OK;
 
@@ -759,14 +683,13 @@ rl_hub_apply(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t 
 			*upto = ops[k].id.ctr;
 	if ((v = ops_by_sit(ops, n)) == NULL)
 		return RL_ENOMEM;
-	rl_buf_init(&enc);
 	rl_buf_init(&sits);
 	while (i < n && e == RL_OK) {
 		size_t j = i;
 
 		while (j < n && memcmp(v[j]->sit, v[i]->sit, RL_SIT_BYTES) == 0)
 			j++;
-		if ((e = apply_sit(hub, txn, &v[i], j - i, &enc, applied)) == RL_OK)
+		if ((e = apply_sit(hub, txn, &v[i], j - i, applied)) == RL_OK)
 			e = rl_buf_append(&sits, v[i]->sit, RL_SIT_BYTES);
 		i = j;
 	}
@@ -777,35 +700,50 @@ rl_hub_apply(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t 
 			e = rl_hub_audit(hub, txn, now, dev->pk, "push", *applied, rl_buf_view(&sits));
 	}
 	free(v);
-	rl_buf_fini(&enc);
 	rl_buf_fini(&sits);
 	return e;
 }
 
 /* ---- pull ---- */
 
-/* The author of an encoded operation (with situation): its third field. */
-static bool
-raw_author_is(rl_bytes op, const uint8_t dev[RL_DEV_BYTES])
-{
-	uint8_t sit[RL_SIT_BYTES], a[RL_DEV_BYTES];
-	rl_mpr r;
+/* Decoded states kept while a pull walks the log: consecutive references
+ * mostly name the same few situations. Direct-mapped by the id's first byte. */
+#define PULL_CACHE 64
 
-	rl_mpr_init(&r, op.p, op.len);
-	rl_mpr_array_n(&r, 10);
-	rl_mpr_bin_n(&r, RL_SIT_BYTES, sit);
-	rl_mpr_bin_n(&r, RL_DEV_BYTES, a);
-	return r.err == RL_OK && memcmp(a, dev, RL_DEV_BYTES) == 0;
-}
+typedef struct pull_cache {
+	rl_record rec[PULL_CACHE];
+	bool used[PULL_CACHE];
+} pull_cache;
 
 static rl_err
-raw_sit(rl_bytes op, uint8_t out[RL_SIT_BYTES])
+cache_get(pull_cache *pc, rl_txn *txn, const uint8_t sit[RL_SIT_BYTES], const rl_record **out)
 {
-	rl_mpr r;
+	size_t slot = sit[0] % PULL_CACHE;
+	rl_err e;
 
-	rl_mpr_init(&r, op.p, op.len);
-	rl_mpr_array_n(&r, 10);
-	return rl_mpr_bin_n(&r, RL_SIT_BYTES, out);
+	if (pc->used[slot] && memcmp(pc->rec[slot].sit, sit, RL_SIT_BYTES) == 0) {
+		*out = &pc->rec[slot];
+		return RL_OK;
+	}
+	if (pc->used[slot])
+		rl_record_fini(&pc->rec[slot]);
+	pc->used[slot] = false;
+	e = rl_state_load(txn, sit, &pc->rec[slot]);
+	if (e != RL_OK && e != RL_ENOTFOUND) {
+		rl_record_fini(&pc->rec[slot]);
+		return e;
+	}
+	pc->used[slot] = true;
+	*out = &pc->rec[slot];
+	return RL_OK;
+}
+
+static void
+cache_fini(pull_cache *pc)
+{
+	for (size_t i = 0; i < PULL_CACHE; i++)
+		if (pc->used[i])
+			rl_record_fini(&pc->rec[i]);
 }
 
 static int
@@ -829,39 +767,68 @@ sits_unique(rl_buf *sits)
 	sits->len = u * RL_SIT_BYTES;
 }
 
+/*
+ * Appends the change a reference names, if it still exists (an erasure
+ * removes it from the state) and, for 'P' references, if the puller did not
+ * write it. *sent tells whether something was appended.
+ */
+static rl_err
+pull_ref(pull_cache *pc, rl_txn *txn, const rl_device *dev, uint8_t tag, const uint8_t *ref,
+         rl_buf *entries, rl_buf *sits, bool *sent)
+{
+	const rl_record *rec;
+	const rl_op *op;
+	rl_opid id;
+	rl_mpw w;
+	rl_err e;
+
+	*sent = false;
+	memcpy(id.dev, ref + RL_SIT_BYTES + 8, RL_DEV_BYTES);
+	id.ctr = rl_get_be64(ref + RL_SIT_BYTES + 8 + RL_DEV_BYTES);
+	if (tag == 'P' && memcmp(id.dev, dev->pk, RL_DEV_BYTES) == 0)
+		return RL_OK;
+	if ((e = cache_get(pc, txn, ref, &rec)) != RL_OK)
+		return e;
+	if ((op = rl_record_lookup(rec, rl_get_be64(ref + RL_SIT_BYTES), &id)) == NULL)
+		return RL_OK;
+	rl_mpw_init(&w, entries);
+	rl_op_encode(&w, op, true);
+	if ((e = rl_mpw_err(&w)) != RL_OK)
+		return e;
+	*sent = true;
+	return rl_buf_append(sits, ref, RL_SIT_BYTES);
+}
+
 rl_err
 rl_hub_pull(rl_hub *hub, const rl_device *dev, uint64_t cursor, uint32_t max, rl_buf *out,
             rl_buf *sits)
 {
 	bool hq = dev->role == RL_ROLE_HQ, more = false;
-	uint8_t start[KEY_MAX], sit[RL_SIT_BYTES];
-	size_t plen = 0, klen;
+	uint8_t start[KEY_MAX];
+	size_t plen, klen;
 	uint64_t next = cursor;
 	uint32_t count = 0;
-	rl_txn *txn;
+	pull_cache *pc;
+	rl_txn *txn = NULL;
 	rl_cursor *c = NULL;
-	rl_buf entries, val, op;
+	rl_buf entries, val;
 	rl_bytes k;
 	rl_err e;
 
-	if ((e = rl_store_begin(hub->st, false, &txn)) != RL_OK)
-		return e;
+	if ((pc = calloc(1, sizeof(*pc))) == NULL)
+		return RL_ENOMEM;
 	rl_buf_init(&entries);
 	rl_buf_init(&val);
-	rl_buf_init(&op);
-	if (hq) {
-		rl_put_be64(start, cursor + 1);
-		klen = 8;
-		e = rl_cursor_open(txn, RL_T_LOG, &c);
-	} else {
-		klen = key_feed(start, dev->antenna, cursor + 1);
-		plen = klen - 8;
-		e = rl_cursor_open(txn, RL_T_INDEX, &c);
-	}
-	if (e != RL_OK)
+	if ((e = rl_store_begin(hub->st, false, &txn)) != RL_OK)
+		goto out;
+	klen = hq ? key_log(start, cursor + 1) : key_feed(start, dev->antenna, cursor + 1);
+	plen = klen - 8;
+	if ((e = rl_cursor_open(txn, RL_T_INDEX, &c)) != RL_OK)
 		goto out;
 	for (e = rl_cursor_seek(c, RL_BYTES(start, klen), &k, &val); e == RL_OK;
 	     e = rl_cursor_next(c, &k, &val)) {
+		bool sent = false;
+
 		if (k.len != plen + 8 || memcmp(k.p, start, plen) != 0)
 			break;
 		if (count >= max || entries.len >= RL_BATCH_MAX_BYTES) {
@@ -869,34 +836,18 @@ rl_hub_pull(rl_hub *hub, const rl_device *dev, uint64_t cursor, uint32_t max, rl
 			break;
 		}
 		next = rl_get_be64(k.p + plen);
-		if (hq) {
-			if (raw_author_is(rl_buf_view(&val), dev->pk))
-				continue;
-			e = rl_msg_pull_ok_op_raw(&entries, rl_buf_view(&val));
-			if (e == RL_OK && raw_sit(rl_buf_view(&val), sit) == RL_OK)
-				e = rl_buf_append(sits, sit, RL_SIT_BYTES);
-		} else if (val.len == 1 + RL_SIT_BYTES && val.data[0] == 'D') {
+		if (hq && val.len == REF_BYTES)
+			e = pull_ref(pc, txn, dev, 'P', val.data, &entries, sits, &sent);
+		else if (!hq && val.len == 1 + RL_SIT_BYTES && val.data[0] == 'D') {
 			e = rl_msg_pull_ok_drop(&entries, val.data + 1);
-		} else if (val.len == 9 && (val.data[0] == 'P' || val.data[0] == 'C')) {
-			rl_err g = rl_store_get(txn, RL_T_LOG, RL_BYTES(val.data + 1, 8), &op);
-
-			if (g == RL_ENOTFOUND)
-				continue; /* erased since */
-			if (g != RL_OK) {
-				e = g;
-				break;
-			}
-			if (val.data[0] == 'P' && raw_author_is(rl_buf_view(&op), dev->pk))
-				continue;
-			e = rl_msg_pull_ok_op_raw(&entries, rl_buf_view(&op));
-			if (e == RL_OK && raw_sit(rl_buf_view(&op), sit) == RL_OK)
-				e = rl_buf_append(sits, sit, RL_SIT_BYTES);
-		} else {
+			sent = true;
+		} else if (!hq && val.len == 1 + REF_BYTES && (val.data[0] == 'P' || val.data[0] == 'C'))
+			e = pull_ref(pc, txn, dev, val.data[0], val.data + 1, &entries, sits, &sent);
+		else
 			e = RL_ECORRUPT;
-		}
 		if (e != RL_OK)
 			break;
-		count++;
+		count += sent;
 	}
 	if (e == RL_ENOTFOUND)
 		e = RL_OK;
@@ -908,9 +859,9 @@ rl_hub_pull(rl_hub *hub, const rl_device *dev, uint64_t cursor, uint32_t max, rl
 out:
 	rl_cursor_close(c);
 	rl_store_abort(txn);
+	cache_fini(pc);
+	free(pc);
 	rl_buf_fini(&entries);
 	rl_buf_fini(&val);
-	rl_buf_fini(&op);
-	(void)hub;
 	return e;
 }

@@ -4,22 +4,24 @@
  *
  * The hub is a replica (role server) whose store also holds:
  *
- *   LOG     seq -> operation (with its situation), every accepted change
- *   INDEX   "s" sit seq        -> ""            log positions of a situation
+ *   STATES  sit -> record state: every change of a situation lives here only
+ *   INDEX   "g" seq            -> ref           the global change log
+ *           "f" antenna 0 seq  -> feed entry    'P'+ref | 'C'+ref | 'D'+sit
  *           "h" sit antenna    -> ""            antennas a situation belonged to
- *           "f" antenna 0 seq  -> feed entry    'P'+seq | 'C'+seq | 'D'+sit
  *   DEVICES device id -> registry record
- *   META    "tok:"+hex(token id) -> token record (hashed secret, scope, expiry)
+ *   META    "tok:"+hex(token id) -> token record (secret, scope, expiry)
  *   AUDIT   seq -> event (time, device, kind, count, situations)
  *
- * One sequence counter numbers log entries and feed entries alike, so a
- * cursor is one integer whatever the scope. An hq-role device reads the LOG;
- * any other device reads its antenna's feed, where 'P' is an operation that
- * happened while the situation was the antenna's, 'C' a copy of an older
- * operation sent when the situation was reassigned to it, and 'D' tells the
- * device to drop a situation reassigned away. An erasure deletes the
- * situation's LOG entries (feed references to them are skipped) and sends
- * the erase to every antenna the situation ever belonged to.
+ * A ref names a change (situation, clock, author, counter), 64 bytes; its
+ * content is read from the situation's state when a pull sends it. One
+ * sequence counter numbers log and feed entries alike, so a cursor is one
+ * integer whatever the scope. An hq-role device reads the log; any other
+ * device reads its antenna's feed, where 'P' is a change made while the
+ * situation was the antenna's, 'C' a copy of an older change sent when the
+ * situation was reassigned to it, and 'D' tells the device to drop a
+ * situation reassigned away. An erasure purges the state, so every ref to
+ * the erased changes finds nothing and is skipped; the erase itself goes to
+ * every antenna the situation ever belonged to.
  *
  * The hub's functions are not thread-safe by themselves: ingest runs on the
  * single writer thread; pulls take their own read transactions.
