@@ -22,8 +22,8 @@
 #include "common/replica.h"
 
 #define RL_SYNC_TIMEOUT_MS 30000
-#define RL_SYNC_PUSH_OPS 2048
-#define RL_SYNC_PUSH_BYTES (1u << 20)
+#define RL_SYNC_PUSH_OPS 4096
+#define RL_SYNC_PUSH_BYTES (3u << 20)
 
 typedef struct rl_sync_progress {
 	size_t pushed;  /* operations acknowledged so far */
