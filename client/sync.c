@@ -401,23 +401,58 @@ rl_sync_conn_stats(const rl_sync_conn *c)
 	return &c->st;
 }
 
+/*
+ * The server refused our changes for their clock. If this device's clock now
+ * agrees with the server's, the refused changes were stamped while it ran
+ * ahead: restamp those no replica can have accepted (beyond the server's
+ * clock plus the bound) and let the caller push again. Otherwise the clock
+ * is still wrong and the user must fix it.
+ */
+static rl_err
+clock_repair(rl_sync_conn *c)
+{
+	int64_t skew = c->st.skew_ms < 0 ? -c->st.skew_ms : c->st.skew_ms;
+	size_t n;
+	rl_err e;
+
+	if (skew > (int64_t)RL_PROTO_SKEW_MS / 4)
+		return RL_ECLOCK;
+	e = rl_replica_restamp(c->rp, rl_hlc_make(c->st.server_time + RL_PROTO_SKEW_MS, 0xffff),
+	                       c->st.server_time, &n);
+	if (e != RL_OK)
+		return e;
+	if (n == 0)
+		return RL_ECLOCK;
+	rl_log(RL_LOG_INFO, "%zu changes stamped by a clock that ran ahead were restamped", n);
+	return RL_OK;
+}
+
 rl_err
 rl_sync_push_all(rl_sync_conn *c)
 {
+	bool repaired = false;
 	size_t n;
 	rl_err e;
 
 	if ((e = rl_outbox_count(c->rp, &c->p.pending)) != RL_OK)
 		return e;
 	c->p.pulling = false;
-	do {
-		if ((e = push_batch(c, c->rp, &c->o, &n)) != RL_OK)
+	for (;;) {
+		e = push_batch(c, c->rp, &c->o, &n);
+		if (e == RL_ECLOCK && !repaired) {
+			repaired = true;
+			if ((e = clock_repair(c)) == RL_OK)
+				continue;
+		}
+		if (e != RL_OK)
 			return e;
+		if (n == 0)
+			break;
 		c->p.pushed += n;
 		c->st.pushed += n;
-		if (c->o.progress && n)
+		if (c->o.progress)
 			c->o.progress(c->o.arg, &c->p);
-	} while (n > 0);
+	}
 	return RL_OK;
 }
 

@@ -461,6 +461,29 @@ rl_record_apply(rl_record *rec, const rl_op *op, bool *changed)
 }
 
 rl_err
+rl_record_restamp(rl_record *rec, rl_hlc hlc, const rl_opid *id, rl_hlc new_hlc)
+{
+	rl_op key, *op;
+	bool found;
+	size_t at;
+
+	key.hlc = hlc;
+	key.id = *id;
+	at = record_search(rec, &key, &found);
+	if (!found)
+		return RL_ENOTFOUND;
+	op = rec->ops[at];
+	memmove(&rec->ops[at], &rec->ops[at + 1], (rec->nops - at - 1) * sizeof(rec->ops[0]));
+	rec->nops--;
+	op->hlc = new_hlc;
+	at = record_search(rec, op, &found);
+	memmove(&rec->ops[at + 1], &rec->ops[at], (rec->nops - at) * sizeof(rec->ops[0]));
+	rec->ops[at] = op;
+	rec->nops++;
+	return RL_OK;
+}
+
+rl_err
 rl_record_merge(rl_record *rec, const rl_record *src)
 {
 	rl_err e;

@@ -188,6 +188,13 @@ void rl_record_fini(rl_record *rec);
  */
 rl_err rl_record_apply(rl_record *rec, const rl_op *op, bool *changed);
 
+/*
+ * Moves the operation (hlc, id) to a new clock value: the one repair a
+ * device may make to its own changes that no other replica has seen (the
+ * server refused them because the device's clock ran ahead). RL_ENOTFOUND.
+ */
+rl_err rl_record_restamp(rl_record *rec, rl_hlc hlc, const rl_opid *id, rl_hlc new_hlc);
+
 /* Merges every operation of src into rec (same situation). */
 rl_err rl_record_merge(rl_record *rec, const rl_record *src);
 

@@ -723,3 +723,83 @@ rl_outbox_ack_txn(rl_txn *txn, uint64_t upto)
 	rl_cursor_close(c);
 	return e == RL_ENOTFOUND ? RL_OK : e;
 }
+
+rl_err
+rl_replica_restamp(rl_replica *rp, rl_hlc above, uint64_t base_ms, size_t *n)
+{
+	rl_opid *scratch = NULL;
+	rl_clock clock = { rl_hlc_make(base_ms, 0) };
+	rl_txn *txn = NULL;
+	rl_cursor *c = NULL;
+	rl_buf v, enc;
+	rl_bytes k;
+	rl_err e;
+
+	*n = 0;
+	rl_buf_init(&v);
+	rl_buf_init(&enc);
+	if ((scratch = malloc(RL_MAX_REFS * sizeof(*scratch))) == NULL)
+		return RL_ENOMEM;
+	if ((e = rl_store_begin(rp->st, true, &txn)) != RL_OK ||
+	    (e = rl_cursor_open(txn, RL_T_OUTBOX, &c)) != RL_OK)
+		goto out;
+	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
+	     e = rl_cursor_next(c, &k, &v)) {
+		uint8_t key[8];
+		rl_record rec;
+		rl_hlc old;
+		rl_mpr r;
+		rl_mpw w;
+		rl_op op;
+
+		if (k.len != 8) {
+			e = RL_ECORRUPT;
+			break;
+		}
+		memcpy(key, k.p, 8);
+		rl_mpr_init(&r, v.data, v.len);
+		if ((e = rl_op_decode(&r, &op, scratch, true)) != RL_OK)
+			break;
+		if (op.hlc <= above)
+			continue;
+		old = op.hlc;
+		op.hlc = rl_hlc_now(&clock, base_ms);
+		/* The state first: an erased or dropped record simply lacks it. */
+		e = rl_state_load(txn, op.sit, &rec);
+		if (e == RL_OK) {
+			e = rl_record_restamp(&rec, old, &op.id, op.hlc);
+			if (e == RL_OK)
+				e = rl_state_save(txn, &rec);
+			else if (e == RL_ENOTFOUND)
+				e = RL_OK;
+		} else if (e == RL_ENOTFOUND)
+			e = RL_OK;
+		rl_record_fini(&rec);
+		if (e != RL_OK)
+			break;
+		rl_buf_reset(&enc);
+		rl_mpw_init(&w, &enc);
+		rl_op_encode(&w, &op, true);
+		if ((e = rl_mpw_err(&w)) != RL_OK ||
+		    (e = rl_store_put(txn, RL_T_OUTBOX, RL_BYTES(key, 8), rl_buf_view(&enc))) != RL_OK)
+			break;
+		(*n)++;
+	}
+	rl_cursor_close(c);
+	c = NULL;
+	if (e == RL_ENOTFOUND)
+		e = RL_OK;
+	if (e == RL_OK && (e = rl_meta_put_u64(txn, "clock", clock.last)) == RL_OK) {
+		e = rl_store_commit(txn);
+		txn = NULL;
+	}
+out:
+	rl_cursor_close(c);
+	rl_store_abort(txn);
+	rl_buf_fini(&v);
+	rl_buf_fini(&enc);
+	free(scratch);
+	if (e != RL_OK)
+		*n = 0;
+	return e;
+}

@@ -135,6 +135,16 @@ rl_err rl_replica_apply_txn(rl_replica *rp, rl_txn *txn, const rl_op *ops, size_
  * its pending outbox entries are kept. */
 rl_err rl_replica_drop_txn(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES]);
 
+/*
+ * Restamps the outbox operations whose clock is above `above` (they were
+ * refused by the server as too far ahead), in counter order, with fresh
+ * timestamps from a clock restarted at base_ms, in their states and in the
+ * outbox, in one transaction; the device clock restarts there too. Only
+ * operations no other replica can have seen may be restamped: the caller
+ * passes above >= the server's clock plus its skew bound. *n counts them.
+ */
+rl_err rl_replica_restamp(rl_replica *rp, rl_hlc above, uint64_t base_ms, size_t *n);
+
 /* ---- outbox ---- */
 
 /* Number of operations waiting to be acknowledged. */

@@ -22,6 +22,7 @@
 #define RL_BATCH_MAX_BYTES (4u << 20)   /* encoded operations in one push or pull */
 #define RL_PULL_MAX_ENTRIES 8192        /* entries in one pull answer */
 #define RL_BATCH_MAX_REFS 65536         /* superseded/removed ids in one batch */
+#define RL_PROTO_SKEW_MS (3600u * 1000u) /* how far ahead a change's clock may be */
 
 enum rl_msg_type {
 	RL_MSG_PUSH = 10,    /* [10, [op...]] */

@@ -34,9 +34,10 @@
 
 #include "common/record.h"
 #include "common/replica.h"
+#include "proto/msg.h"
 #include "proto/session.h"
 
-#define RL_DEFAULT_SKEW_MS (3600u * 1000u)    /* 1 h */
+#define RL_DEFAULT_SKEW_MS RL_PROTO_SKEW_MS     /* 1 h */
 #define RL_TOKEN_TTL_MS (24u * 3600u * 1000u) /* 24 h */
 
 typedef struct rl_device {
