@@ -9,7 +9,7 @@ BUILD    ?= build
 VERSION  := 0.1.0
 PKGS     := lmdb msgpack libsodium jansson inih cmocka
 DEBS     := libnng-dev liblmdb-dev libmsgpack-dev libsodium-dev libjansson-dev \
-            libinih-dev libcmocka-dev lmdb-utils pkg-config
+            libinih-dev libcmocka-dev lmdb-utils pkg-config jq faketime python3
 CFLAGS   ?= -O2 -g
 XFLAGS   := -std=c11 -Wall -Wextra -Wshadow -Wno-missing-field-initializers \
             -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DRL_VERSION='"$(VERSION)"' \
@@ -27,8 +27,13 @@ BINS     := $(BUILD)/relais $(BUILD)/relais-server
 UNIT     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/common/test_*.c tests/proto/test_*.c tests/client/test_*.c tests/server/test_*.c))
 HELPERS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/*.c))
 INTEG    := $(sort $(wildcard tests/integration/test_*.sh))
+# libFuzzer targets: same sources, built with clang into build-fuzz.
+FUZZCC   ?= $(shell command -v clang-14 || command -v clang)
+FUZZFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZERS  := $(patsubst tests/fuzz/%.c,build-fuzz/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test unit integration asan clean demo bench install fuzz soak
+.PHONY: all deps test unit integration asan clean demo bench install fuzz fuzz-build soak
 all: deps $(BINS) $(UNIT) $(HELPERS)
 
 # Installs missing Debian packages when root, else prints the line to run.
@@ -59,6 +64,10 @@ $(BUILD)/tests/%: tests/%.c $(LIB) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XFLAGS) -Itests -o $@ $< $(LIB) $(LDLIBS) $(TESTLIBS)
 
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
+
 unit: all
 	@fail=0; for t in $(UNIT); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
@@ -71,6 +80,19 @@ test: all
 asan:
 	$(MAKE) BUILD=build-asan RL_SANITIZED=1 \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+# Fuzz targets and the seed generator (build-fuzz/tests/fuzz/mkseeds DIR
+# rewrites the corpus); `make fuzz` runs each target FUZZ_SECONDS over
+# tests/fuzz/corpus, new inputs going to build-fuzz/corpus.
+fuzz-build:
+	@[ -n "$(FUZZCC)" ] || { echo "fuzz: clang not found (apt-get install clang-14 libclang-rt-14-dev)"; exit 1; }
+	$(MAKE) BUILD=build-fuzz CC=$(FUZZCC) CFLAGS="$(FUZZFLAGS) -fsanitize=fuzzer-no-link" \
+	  $(FUZZERS) build-fuzz/tests/fuzz/mkseeds
+
+fuzz: fuzz-build
+	@for f in $(FUZZERS); do t=$${f##*/}; mkdir -p build-fuzz/corpus/$$t; echo "== $$t"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus/$$t \
+	    tests/fuzz/corpus/$$t || exit 1; done
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# A device whose clock runs hours ahead: the server refuses its changes
+# (they would win every later conflict), `relais sync` and `relais status`
+# say the clock is wrong, the outbox is kept; once the clock is right again
+# the refused changes are restamped and accepted, and nothing is lost.
+# The wrong clock is made with libfaketime (Debian package faketime).
+source "$(dirname "$0")/sync_lib.sh"
+
+if ! command -v faketime >/dev/null; then
+	if [ "$(id -u)" = 0 ]; then
+		apt-get install -y --no-install-recommends faketime >/dev/null 2>&1 || true
+	fi
+fi
+command -v faketime >/dev/null || { echo "skip: faketime cannot be installed here"; exit 0; }
+
+server_init
+server_start
+mkclient fast A1 antenna
+mkclient good A1 mobile
+
+S=$(r fast new --kind coordination --commune Aix)
+r fast sync >/dev/null
+r good sync >/dev/null
+
+# Three hours ahead: the change is written offline, then refused.
+set +e
+OUT=$(faketime -f '+3h' "$RELAIS" --store "$T/fast" set "$S" commune=Marseille 2>&1)
+RC=$?
+set -e
+assert_eq "$RC" 0 "an offline edit works whatever the clock"
+set +e
+OUT=$(faketime -f '+3h' "$RELAIS" --store "$T/fast" sync 2>&1)
+RC=$?
+set -e
+assert_eq "$RC" 1 "sync with a clock 3 h ahead fails"
+assert_match "$OUT" "horloge" "the message names the clock"
+assert_eq "$(pending_of fast)" 1 "the refused change stays in the outbox"
+run fast status --json
+assert_eq "$(printf '%s' "$OUT" | jq -r '.clock_error // empty')" true "status --json reports the clock error"
+
+# Meanwhile the other device writes the same field, with a right clock.
+r good set "$S" commune=Salon >/dev/null
+r good sync >/dev/null
+
+# Clock fixed: the change is restamped and accepted, nothing lost.
+r fast sync >/dev/null
+assert_eq "$(pending_of fast)" 0 "the outbox is empty once the clock is right"
+r good sync >/dev/null
+for c in fast good; do
+	run "$c" show "$S" --json
+	vals=$(printf '%s' "$OUT" | jq -r '[.conflicts[] | select(.field=="commune") | .values[].value] | sort | join(",")')
+	assert_eq "$vals" "Marseille,Salon" "$c keeps both concurrent values of commune"
+done
+run fast status --json
+assert_eq "$(printf '%s' "$OUT" | jq -r '.clock_error // false')" false "status no longer reports a clock error"
+done_ok
