@@ -211,7 +211,7 @@ rl_cmd_status(rl_cli *cli)
 	printf("\nServeur              %s\n",
 	       reach == RL_CLI_REACH_YES  ? "joignable"
 	       : reach == RL_CLI_REACH_NO ? "injoignable"
-	                                  : "inconnu (synchronisation pas encore configurée)");
+	                                  : "inconnu (appareil non rattaché : relais enroll)");
 	json_decref(o);
 	return 0;
 }

@@ -177,8 +177,6 @@ tty_read_secret(int fd, const char *prompt, char *buf)
 	bool too_long = false, echo_off = false;
 	long r = 0;
 
-	if (write(fd, prompt, strlen(prompt)) < 0)
-		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = tty_restore_on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -193,7 +191,11 @@ tty_read_secret(int fd, const char *prompt, char *buf)
 		t.c_lflag |= ECHONL;
 		echo_off = tcsetattr(fd, TCSAFLUSH, &t) == 0;
 	}
-	for (;;) {
+	/* The prompt only once echo is off, so what is typed after it never
+	 * shows; no secret is read from a terminal that would echo it. */
+	if (!echo_off || write(fd, prompt, strlen(prompt)) < 0)
+		r = -1;
+	while (r == 0) {
 		char c;
 		ssize_t k = read(fd, &c, 1);
 
@@ -219,8 +221,6 @@ tty_read_secret(int fd, const char *prompt, char *buf)
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGTERM, &old_term, NULL);
 		sigaction(SIGHUP, &old_hup, NULL);
-		if (!echo_off && write(fd, "\n", 1) < 0)
-			r = -1;
 	}
 	if (r < 0)
 		return r;

@@ -210,4 +210,50 @@ set -e
 [ "$RC" -eq 1 ] || fail "no secret and no terminal: exit $RC ($OUT)"
 assert_match "$OUT" 'aucune phrase secrète' "no secret and no terminal"
 
+# ---- the passphrase prompt on a terminal: asked (twice at init), not echoed ----
+PTY_OUT="$(timeout 60 python3 - "$RELAIS" "$T/tty" <<'EOF'
+import os, pty, select, sys, time
+relais, store = sys.argv[1], sys.argv[2]
+def read_some(fd, until):
+    r, _, _ = select.select([fd], [], [], max(0, until - time.time()))
+    if not r:
+        return None
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return b""
+def drive(args, lines):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.pop("RELAIS_PASSPHRASE", None)
+        os.execv(relais, [relais, "--store", store] + args)
+    out, seen = b"", 0
+    for line in lines:
+        # Wait for the next prompt (a new ':' ending the output), then type.
+        until = time.time() + 10
+        while not (out.rstrip().endswith(b":") and out.count(b":") > seen):
+            d = read_some(fd, until)
+            if not d:
+                break
+            out += d
+        seen = out.count(b":")
+        os.write(fd, line)
+    until = time.time() + 10
+    while True:
+        d = read_some(fd, until)
+        if not d:
+            break
+        out += d
+    _, st = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(st), out.decode(errors="replace")
+rc1, o1 = drive(["init", "--antenna", "TTY"], [b"tty-secret-42\n", b"tty-secret-42\n"])
+rc2, o2 = drive(["status", "--json"], [b"tty-secret-42\n"])
+rc3, o3 = drive(["status"], [b"not-it\n"])
+print(rc1, rc2, rc3, "ECHOED" if "tty-secret-42" in o1 + o2 else "quiet",
+      "confirm-asked" if "Confirmez" in o1 else "no-confirm",
+      "TTY-ok" if '"antenna": "TTY"' in o2 else "no-status")
+EOF
+)"
+assert_eq "$PTY_OUT" "0 0 1 quiet confirm-asked TTY-ok" "passphrase prompt on a terminal"
+
 done_ok
