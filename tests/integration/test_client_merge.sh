@@ -135,10 +135,11 @@ refused 'version inconnue' "$T/v9.chg"
 
 # Hand-made files: one register write, stamped now (accepted elsewhere) or
 # two days ahead (refused: it would drag this device's clock forward).
-craft() { # craft FILE HLC_MS DEVICE_HEX CTR
+craft() { # craft FILE HLC_MS DEVICE_HEX CTR [SITUATION_HEX]
 	python3 - "$@" <<'EOF'
 import os, sys
 path, ms, dev, ctr = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3]), int(sys.argv[4])
+sit = bytes.fromhex(sys.argv[5]) if len(sys.argv) > 5 else os.urandom(16)
 def uint(v):
     if v < 128: return bytes([v])
     if v < 1 << 8: return b'\xcc' + v.to_bytes(1, 'big')
@@ -146,7 +147,6 @@ def uint(v):
     if v < 1 << 32: return b'\xce' + v.to_bytes(4, 'big')
     return b'\xcf' + v.to_bytes(8, 'big')
 def binv(b): return b'\xc4' + bytes([len(b)]) + b
-sit = os.urandom(16)
 op = b'\x9a' + binv(sit) + binv(dev) + uint(ctr) + uint(ms << 16) + uint(1) + uint(8) \
      + b'\xc0' + uint(0) + binv(b'Vitrolles') + b'\x90'
 open(path, 'wb').write(b'\x94\xaerelais-changes\x01' + binv(dev) + b'\x91' + op)
@@ -164,6 +164,21 @@ refused "qu'il n'a pas faits" "$T/mine.chg"
 OUT="$(r --store "$B" import-changes "$T/now.chg")"
 assert_match "$OUT" '1 changement lu, 1 nouveau' "crafted change file accepted"
 assert_match "$(r --store "$B" list --json | jq -r '.[].id')" '^[0-9a-f]{32}$' "crafted situation listed"
+
+# Two situations sharing a 6-character prefix: the prefix is ambiguous, a
+# longer one is not.
+craft "$T/p1.chg" "$NOW_MS" "$OTHER" 2 "abcdef01000000000000000000000000"
+craft "$T/p2.chg" "$NOW_MS" "$OTHER" 3 "abcdef02000000000000000000000000"
+r --store "$B" import-changes "$T/p1.chg" >/dev/null
+r --store "$B" import-changes "$T/p2.chg" >/dev/null
+expect_fail 1 'identifiant ambigu' --store "$B" show abcdef
+assert_eq "$(r --store "$B" show abcdef02 --json | jq -r .commune)" "Vitrolles" "longer prefix resolves"
+
+# Entry ids are accepted with the device's full hex too.
+E="$(r --store "$B" log abcdef01 --type note --date 2025-01-01 "x")"
+FULL="$DEVB-${E##*-}"
+r --store "$B" log abcdef01 --type note --amends "$FULL" "correction" >/dev/null
+assert_eq "$(r --store "$B" show abcdef01 --json | jq -r '.journal[1].amends')" "$E" "full device hex in an entry id"
 
 # And the good file still imports into A after all the refusals.
 OUT="$(r --store "$A" import-changes "$T/good.chg")"
