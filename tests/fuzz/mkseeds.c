@@ -352,6 +352,27 @@ seeds_changes(rl_op *ops, size_t n, rl_buf *b)
 	}
 }
 
+static void
+seeds_config(rl_buf *b)
+{
+	static const char server[] =
+		"# relais-server\n[server]\nlisten = tls+tcp://0.0.0.0:7400\nstore = /var/lib/relais\n"
+		"key_file = /etc/relais/store.key\nlog_level = info\n\n[sessions]\nmax = 1024\n"
+		"per_device = 4\nidle_timeout = 10m\nworkers = 4\ncontexts = 64\n\n[sync]\n"
+		"clock_skew = 5m\npull_max_entries = 8192\nwrite_group_ops = 4096\n";
+	static const char client[] =
+		"\xef\xbb\xbf; relais\r\n[client]\r\nstore = ~/relais\r\nlog_level = warn\r\n"
+		"[sync]\r\nserver = tcp://hq.example:7400\r\ninterval = 30s\r\nbackoff_min = 500ms\r\n"
+		"backoff_max = 2h\r\ntimeout = 20s\r\npush_ops = 4096\r\npush_bytes = 3M\r\n";
+
+	CHECK(rl_buf_append(b, server, sizeof(server) - 1));
+	put_sel("fuzz_config", "server", 0 | (3 << 1), b);
+	CHECK(rl_buf_append(b, client, sizeof(client) - 1));
+	put_sel("fuzz_config", "client", 1 | (3 << 1), b);
+	CHECK(rl_buf_append(b, "[sync]\nserver = ipc:///tmp/relais\n", 34));
+	put_sel("fuzz_config", "client_ipc_smallerr", 1 | (1 << 1), b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -378,6 +399,7 @@ main(int argc, char **argv)
 	seeds_handshake(ops, &b);
 	seeds_mp(ops, &b);
 	seeds_changes(ops, n, &b);
+	seeds_config(&b);
 	rl_buf_fini(&b);
 	return 0;
 }
