@@ -120,10 +120,13 @@ rl_cmd_passwd(rl_cli *cli)
 }
 
 /* The meta value "last_sync" as JSON: 8 bytes are big-endian ms since the
- * epoch (shown in UTC, ISO 8601); anything else is shown as text. */
+ * epoch (shown in UTC, ISO 8601); anything else is shown as text. Also reads
+ * "clock_error" (1 while the server refuses this device's clock), which the
+ * sync code writes. */
 static json_t *
-last_sync_json(rl_replica *rp, rl_err *err)
+last_sync_json(rl_replica *rp, bool *clock_error, rl_err *err)
 {
+	uint64_t ce = 0;
 	rl_txn *txn;
 	rl_buf b;
 	json_t *j = NULL;
@@ -134,7 +137,9 @@ last_sync_json(rl_replica *rp, rl_err *err)
 		*err = e;
 		return NULL;
 	}
-	e = rl_meta_get(txn, "last_sync", &b);
+	if ((e = rl_meta_get_u64(txn, "clock_error", &ce)) == RL_OK)
+		e = rl_meta_get(txn, "last_sync", &b);
+	*clock_error = ce == 1;
 	rl_store_abort(txn);
 	if (e == RL_ENOTFOUND)
 		j = json_null();
@@ -163,13 +168,14 @@ rl_cmd_status(rl_cli *cli)
 	rl_replica *rp;
 	size_t pending = 0;
 	json_t *o, *last;
+	bool clock_error = false;
 	rl_err e = RL_OK;
 	int rc, ok = 1;
 
 	if ((rc = rl_cli_open(cli, &rp)) != 0)
 		return rc;
 	if ((e = rl_outbox_count(rp, &pending)) != RL_OK ||
-	    (last = last_sync_json(rp, &e)) == NULL) {
+	    (last = last_sync_json(rp, &clock_error, &e)) == NULL) {
 		rl_replica_close(rp);
 		return rl_cli_fail_err(e ? e : RL_ENOMEM, "lecture du magasin");
 	}
@@ -187,6 +193,7 @@ rl_cmd_status(rl_cli *cli)
 	ok &= json_object_set_new(o, "last_sync", last) == 0;
 	ok &= json_object_set_new(o, "server_reachable", json_boolean(reach == RL_CLI_REACH_YES)) ==
 	      0;
+	ok &= json_object_set_new(o, "clock_error", json_boolean(clock_error)) == 0;
 	ok &= json_object_set_new(o, "store", rl_cli_jstr(RL_BYTES(rl_cli_store_dir(cli),
 	                                                           strlen(rl_cli_store_dir(cli))))) ==
 	      0;
@@ -212,6 +219,9 @@ rl_cmd_status(rl_cli *cli)
 	       reach == RL_CLI_REACH_YES  ? "joignable"
 	       : reach == RL_CLI_REACH_NO ? "injoignable"
 	                                  : "inconnu (appareil non rattaché : relais enroll)");
+	if (clock_error)
+		printf("Horloge              en avance sur le serveur : corrigez l'heure de cet "
+		       "appareil (les changements attendent)\n");
 	json_decref(o);
 	return 0;
 }

@@ -18,6 +18,7 @@ assert_eq "$(jqr "$ST" .role)" "mobile" "status role"
 assert_eq "$(jqr "$ST" .pending)" "0" "status pending on a new store"
 assert_eq "$(jqr "$ST" .last_sync)" "null" "status last_sync"
 assert_eq "$(jqr "$ST" .server_reachable)" "false" "status server_reachable"
+assert_eq "$(jqr "$ST" .clock_error)" "false" "status clock_error"
 assert_match "$(r --store "$S" status)" 'Rôle +mobile' "status text"
 
 # ---- a new situation, from the first-line call ----
