@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# test_sync_linkdrop.sh - a link that drops mid-batch: the sync resumes and
+# the server holds every change exactly once.
+#
+# An antenna client with a large outbox (5,000 changes, then 8,000 more
+# before each attempt; `relais sync` pushes 4,096 per batch) is enrolled
+# through tests/tools/proxy, which cuts its connection on purpose:
+# mid-frame on the way up (once, and on every connection), while an
+# acknowledgement comes down (the server committed, the client never heard:
+# the next push repeats the batch), with a reset, after a delay, during the
+# handshake. After each attempt the outbox never grows and the server never
+# counts more changes than were made. Then the proxy goes, the server is
+# restarted on its port (durability across a restart too), the client syncs
+# directly, and:
+#   - its outbox is empty (`relais status --json` pending == 0);
+#   - the server's `devices --json` "changes" for it equals the number of
+#     changes it made (each applied exactly once);
+#   - a new hq device pulls every situation, every tag and every journal
+#     entry, and holds the same state hashes as the client.
+source "$(dirname "$0")/sync_lib.sh"
+
+PROXY="$TOOLS/proxy"
+[ -x "$PROXY" ] || fail "$PROXY not built (make)"
+
+# proxy_start ARGS...: a proxy to the server on port $PP (0: any); sets PP,
+# PROXY_PID; its stderr (the cuts) goes to $T/proxy.N.err.
+NPROXY=0
+proxy_start() {
+	local want="${PP:-0}" i
+	NPROXY=$((NPROXY + 1))
+	for i in $(seq 1 50); do
+		rm -f "$T/proxy.port"
+		"$PROXY" --target "127.0.0.1:$PORT" --listen "$want" --port-file "$T/proxy.port" "$@" \
+			>/dev/null 2>"$T/proxy.$NPROXY.err" &
+		PROXY_PID=$!
+		for _ in $(seq 1 200); do
+			[ -s "$T/proxy.port" ] && break
+			kill -0 "$PROXY_PID" 2>/dev/null || break
+			sleep 0.01
+		done
+		if [ -s "$T/proxy.port" ]; then
+			PP="$(cat "$T/proxy.port")"
+			bg_track "$PROXY_PID"
+			return 0
+		fi
+		wait "$PROXY_PID" 2>/dev/null || true
+		sleep 0.1 # the port may linger a moment after the last proxy
+	done
+	fail "cannot start the proxy on port $want: $(cat "$T/proxy.$NPROXY.err")"
+}
+
+proxy_stop() {
+	kill "$PROXY_PID" 2>/dev/null || true
+	wait "$PROXY_PID" 2>/dev/null || true
+}
+
+NSIT=0
+NTAGS=0
+NLOG=0
+# add_work N_SITS TAGS_EACH: new situations, each with a journal entry and
+# TAGS_EACH referrer tags (one change each).
+add_work() {
+	local k id
+	for k in $(seq 1 "$1"); do
+		NSIT=$((NSIT + 1))
+		id="$(r c new --kind coordination --initials "L$NSIT" --problem logement)"
+		r c log "$id" --type note "entrée $NSIT" >/dev/null
+		NLOG=$((NLOG + 1))
+		r c tag "$id" $(seq -f "+referrer:r$NSIT-%g" 1 "$2") >/dev/null
+		NTAGS=$((NTAGS + $2))
+	done
+}
+
+server_init
+server_start
+proxy_start
+SERVER_URL="$URL"
+URL="tcp://127.0.0.1:$PP"
+mkclient c A1 antenna
+URL="$SERVER_URL"
+DEV_C="$(device_of c)"
+proxy_stop
+
+add_work 3 1700
+MADE="$(pending_of c)"
+[ "$MADE" -ge 5000 ] || fail "outbox too small: $MADE"
+ok
+
+# Each attempt: 8,000 more changes, then a sync through a cutting proxy.
+# A change is about 80 bytes on the wire, a push batch (4,096 changes)
+# about 330 KB, an attempt's upload about 650 KB in two batches. Down, the
+# handshake's answer ends near byte 139, the first PUSH_OK near 200, the
+# second near 260.
+CUTS=(
+	"--up-bytes 150000 --cut-conns 1"
+	"--up-bytes 450000"
+	"--down-bytes 150 --cut-conns 1"
+	"--down-bytes 240 --cut-conns 1 --rst"
+	"--up-bytes 1 --cut-conns 2"
+	"--after-ms 40 --cut-conns 2 --rst"
+	"--up-bytes 500000 --cut-conns 1 --rst"
+)
+FAILED=0
+for spec in "${CUTS[@]}"; do
+	before="$(pending_of c)"
+	add_work 4 2000
+	now="$(pending_of c)"
+	MADE=$((MADE + now - before))
+	proxy_start $spec
+	run c sync
+	proxy_stop
+	after="$(pending_of c)"
+	echo "[$spec] sync exit $RC, outbox $now -> $after; $(grep -c 'cut:' "$T/proxy.$NPROXY.err") cut(s)"
+	grep -q "cut:" "$T/proxy.$NPROXY.err" || fail "[$spec] the proxy cut nothing: $(cat "$T/proxy.$NPROXY.err")"
+	ok
+	[ "$after" -le "$now" ] || fail "[$spec] outbox grew from $now to $after"
+	ok
+	if [ "$RC" -ne 0 ]; then
+		FAILED=$((FAILED + 1))
+		assert_eq "$RC" 1 "[$spec] a cut sync exits 1"
+		assert_match "$ERR" "^relais: synchronisation incomplète : .*restent en attente$" "[$spec] French message"
+		assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "[$spec] one line on stderr"
+		[ "$after" -gt 0 ] || fail "[$spec] failed sync but empty outbox"
+	fi
+	stored="$(server_dev "$DEV_C" changes)"
+	[ "$stored" -le "$MADE" ] || fail "[$spec] server counts $stored changes, only $MADE made"
+	ok
+	[ "$stored" -ge $((MADE - after)) ] || fail "[$spec] server counts $stored changes, $((MADE - after)) were acknowledged"
+	ok
+done
+[ "$FAILED" -ge 1 ] || fail "no attempt failed: the cuts never hit an acknowledgement"
+ok
+
+# The proxy is gone; the server restarts on the proxy's port and the client
+# syncs directly.
+server_stop
+server_start srv "$PP"
+r c sync >/dev/null
+assert_eq "$(pending_of c)" 0 "outbox empty after the direct sync"
+assert_eq "$(server_dev "$DEV_C" changes)" "$MADE" "server holds each of the $MADE changes exactly once"
+r c sync >/dev/null
+assert_eq "$(server_dev "$DEV_C" changes)" "$MADE" "a further sync adds nothing"
+
+mkclient hq SIEGE hq
+r hq sync >/dev/null
+assert_eq "$(sits_of hq | wc -l)" "$NSIT" "hq pulls every situation"
+assert_eq "$(sits_of hq | tr '\n' ' ')" "$(sits_of c | tr '\n' ' ')" "hq and the client hold the same situations"
+total_refs=0
+total_log=0
+for s in $(sits_of c); do
+	a="$(r c show "$s" --json | jq -S .)"
+	b="$(r hq show "$s" --json | jq -S .)"
+	[ "$a" = "$b" ] || fail "$s differs between the client and hq"
+	ok
+	total_refs=$((total_refs + $(printf '%s' "$b" | jq '.referrers | length')))
+	total_log=$((total_log + $(printf '%s' "$b" | jq '.journal | length')))
+done
+assert_eq "$total_refs" "$NTAGS" "every tag reached hq once"
+assert_eq "$total_log" "$NLOG" "every journal entry reached hq once"
+
+done_ok
