@@ -25,6 +25,7 @@ typedef struct rl_sync_conn {
 	rl_sync_opts o;
 	rl_sync_progress p;
 	rl_sync_stats st;
+	rl_hs_server_info srv; /* what WELCOME said */
 } conn;
 
 static void
@@ -77,7 +78,6 @@ conn_open(conn *c, rl_replica *rp, const char *url_override, int timeout_ms)
 	uint8_t server_pk[RL_PK_BYTES];
 	char url[512];
 	rl_hs_client hs;
-	uint64_t st;
 	rl_err e;
 
 	memset(c, 0, sizeof(*c));
@@ -98,11 +98,70 @@ conn_open(conn *c, rl_replica *rp, const char *url_override, int timeout_ms)
 	}
 	c->st.bytes_sent += c->req.len;
 	c->st.bytes_recv += c->resp.len;
-	if ((e = rl_hs_client_finish(&hs, rl_buf_view(&c->resp), &c->s, &st)) != RL_OK)
+	if ((e = rl_hs_client_finish_info(&hs, rl_buf_view(&c->resp), &c->s, &c->srv)) != RL_OK)
 		return e;
-	c->st.skew_ms = (int64_t)rl_wall_ms() - (int64_t)st;
-	c->st.server_time = st;
+	c->st.skew_ms = (int64_t)rl_wall_ms() - (int64_t)c->srv.time_ms;
+	c->st.server_time = c->srv.time_ms;
 	return RL_OK;
+}
+
+/*
+ * Notices a server restored from a backup (see sync.h): another epoch than
+ * the one last seen, or our cursor past the server's last sequence number.
+ * Everything this device pushed goes back to the outbox and the cursor
+ * restarts at 0, with the new epoch, in one transaction: a crash in the
+ * middle leaves the old epoch, and the next sync does it again. The first
+ * contact only records the epoch.
+ */
+static rl_err
+history_check(conn *c)
+{
+	rl_store *st = rl_replica_store(c->rp);
+	uint64_t cursor = 0;
+	bool known, restored;
+	rl_txn *txn;
+	rl_buf b;
+	rl_err e;
+
+	rl_buf_init(&b);
+	if ((e = rl_store_begin(st, false, &txn)) != RL_OK)
+		goto out;
+	if ((e = rl_meta_get(txn, "server_epoch", &b)) == RL_ENOTFOUND) {
+		b.len = 0;
+		e = RL_OK;
+	}
+	if (e == RL_OK)
+		e = rl_meta_get_u64(txn, "cursor", &cursor);
+	rl_store_abort(txn);
+	if (e != RL_OK)
+		goto out;
+	known = b.len == RL_EPOCH_BYTES;
+	restored = (known && memcmp(b.data, c->srv.epoch, RL_EPOCH_BYTES) != 0) ||
+	           cursor > c->srv.seq;
+	if (known && !restored)
+		goto out;
+	if ((e = rl_store_begin(st, true, &txn)) != RL_OK)
+		goto out;
+	if (restored && ((e = rl_outbox_requeue_txn(txn, &c->st.requeued)) != RL_OK ||
+	                 (e = rl_meta_put_u64(txn, "cursor", 0)) != RL_OK)) {
+		rl_store_abort(txn);
+		goto out;
+	}
+	if ((e = rl_meta_put(txn, "server_epoch", RL_BYTES(c->srv.epoch, RL_EPOCH_BYTES))) !=
+	    RL_OK) {
+		rl_store_abort(txn);
+		goto out;
+	}
+	if ((e = rl_store_commit(txn)) == RL_OK && restored) {
+		c->st.server_restored = true;
+		rl_log(RL_LOG_WARN,
+		       "server restored from a backup (cursor %llu, server at %llu): %zu changes "
+		       "queued again, pulling from the start",
+		       (unsigned long long)cursor, (unsigned long long)c->srv.seq, c->st.requeued);
+	}
+out:
+	rl_buf_fini(&b);
+	return e;
 }
 
 /* One sealed request; the opened answer lands in c->body. A server error
@@ -378,6 +437,8 @@ rl_sync_connect(rl_replica *rp, const rl_sync_opts *o, rl_sync_conn **out)
 	e = conn_open(c, rp, o->url, o->timeout_ms ? o->timeout_ms : RL_SYNC_TIMEOUT_MS);
 	c->rp = rp;
 	c->o = *o;
+	if (e == RL_OK && !o->probe)
+		e = history_check(c);
 	if (e != RL_OK) {
 		rl_sync_disconnect(c);
 		return e;
@@ -511,6 +572,7 @@ rl_sync_ping(rl_replica *rp, int timeout_ms)
 	rl_err e;
 
 	o.timeout_ms = timeout_ms;
+	o.probe = true;
 	if ((e = rl_sync_connect(rp, &o, &c)) == RL_OK)
 		e = rl_sync_ping_conn(c);
 	rl_sync_disconnect(c);

@@ -8,9 +8,16 @@
  * A cut link loses at most the batch in flight; the next sync resumes from
  * the outbox and the cursor as they were last committed.
  *
+ * The server may have been restored from a backup and lost changes it had
+ * acknowledged: WELCOME carries its store epoch and last sequence number,
+ * and a client that knew another epoch, or whose cursor is past that
+ * sequence, puts every change it had pushed back in its outbox (kept for
+ * that in the store's sent table) and pulls again from 0, in one local
+ * transaction, before pushing. Both are idempotent on either side.
+ *
  * The client's metadata: "server_url", "server_pk" (pinned), "cursor" (feed
- * position), "last_sync" (ms), "clock_error" (1 when the server refused our
- * clock).
+ * position), "server_epoch" (the server's store epoch last seen),
+ * "last_sync" (ms), "clock_error" (1 when the server refused our clock).
  */
 #ifndef RL_SYNC_H
 #define RL_SYNC_H
@@ -40,6 +47,7 @@ typedef struct rl_sync_opts {
 	uint32_t pull_max;      /* 0: the server's bound */
 	void (*progress)(void *arg, const rl_sync_progress *p);
 	void *arg;
+	bool probe;             /* connect only: never write to the store */
 } rl_sync_opts;
 
 typedef struct rl_sync_stats {
@@ -51,12 +59,15 @@ typedef struct rl_sync_stats {
 	uint64_t bytes_sent; /* frames, as handed to NNG */
 	uint64_t bytes_recv;
 	uint64_t op_bytes;   /* msgpack size of the operations pushed and pulled */
+	bool server_restored; /* the server lost acknowledged changes (restored) */
+	size_t requeued;     /* changes put back in the outbox for it */
 } rl_sync_stats;
 
 /* An open session with the enrolled server (one request at a time). */
 typedef struct rl_sync_conn rl_sync_conn;
 
-/* Dials and handshakes. Errors as rl_sync_once. */
+/* Dials and handshakes; notices a restored server (see above), which
+ * writes to the store. Errors as rl_sync_once. */
 rl_err rl_sync_connect(rl_replica *rp, const rl_sync_opts *o, rl_sync_conn **out);
 /* Pushes the whole outbox in batches. */
 rl_err rl_sync_push_all(rl_sync_conn *c);
@@ -89,7 +100,8 @@ bool rl_sync_enrolled(rl_replica *rp);
  */
 rl_err rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats);
 
-/* Handshake plus PING with a short timeout: RL_OK if the server answers. */
+/* Handshake plus PING with a short timeout: RL_OK if the server answers.
+ * Never writes to the store. */
 rl_err rl_sync_ping(rl_replica *rp, int timeout_ms);
 
 #endif

@@ -67,7 +67,7 @@ static const cfg_spec server_specs[] = {
 	{ "sessions", "idle_timeout", K_MS, 10 * SEC, DAY, S(session_idle_ms) },
 	{ "sessions", "workers", K_COUNT, 1, 64, S(workers) },
 	{ "sessions", "contexts", K_COUNT, 1, 4096, S(contexts) },
-	{ "sync", "clock_skew", K_MS, SEC, 7 * DAY, S(skew_ms) },
+	{ "sync", "clock_skew", K_MS, MIN, HOUR, S(skew_ms) },
 	{ "sync", "pull_max_entries", K_COUNT, 1, 8192, S(pull_max_entries) },
 	{ "sync", "write_group_ops", K_COUNT, 1, 1u << 20, S(write_group_ops) },
 };

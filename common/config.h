@@ -51,7 +51,7 @@ typedef struct rl_server_config {
 	uint64_t session_idle_ms;      /* [sessions] idle_timeout */
 	uint64_t workers;              /* [sessions] workers: handshake/pull threads */
 	uint64_t contexts;             /* [sessions] contexts: requests in flight */
-	uint64_t skew_ms;              /* [sync] clock_skew: accepted device clock lead */
+	uint64_t skew_ms;              /* [sync] clock_skew: accepted device clock lead (<= 1 h) */
 	uint64_t pull_max_entries;     /* [sync] pull_max_entries: entries per pull answer */
 	uint64_t write_group_ops;      /* [sync] write_group_ops: changes per commit */
 } rl_server_config;

@@ -561,16 +561,17 @@ sit_idx_cmp(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* Deletes the outbox entries of an erased situation (their content must go). */
+/* Deletes the entries of an erased situation from one table (OUTBOX or
+ * SENT) but the erase itself: their content must go. */
 static rl_err
-outbox_purge_sit(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES])
+table_purge_sit(rl_txn *txn, rl_table t, const uint8_t sit[RL_SIT_BYTES])
 {
 	rl_cursor *c;
 	rl_bytes k;
 	rl_buf v;
 	rl_err e;
 
-	if ((e = rl_cursor_open(txn, RL_T_OUTBOX, &c)) != RL_OK)
+	if ((e = rl_cursor_open(txn, t, &c)) != RL_OK)
 		return e;
 	rl_buf_init(&v);
 	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
@@ -602,6 +603,15 @@ outbox_purge_sit(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES])
 	rl_buf_fini(&v);
 	rl_cursor_close(c);
 	return e == RL_ENOTFOUND ? RL_OK : e;
+}
+
+/* Deletes the outbox and sent entries of an erased situation. */
+static rl_err
+outbox_purge_sit(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES])
+{
+	rl_err e = table_purge_sit(txn, RL_T_OUTBOX, sit);
+
+	return e == RL_OK ? table_purge_sit(txn, RL_T_SENT, sit) : e;
 }
 
 rl_err
@@ -704,24 +714,49 @@ rl_outbox_count(rl_replica *rp, size_t *n)
 	return e;
 }
 
-rl_err
-rl_outbox_ack_txn(rl_txn *txn, uint64_t upto)
+/* Moves the entries of table from with keys <= upto (all of them for
+ * UINT64_MAX) to table to, in key order; *n counts them. */
+static rl_err
+outbox_move(rl_txn *txn, rl_table from, rl_table to, uint64_t upto, size_t *n)
 {
 	rl_cursor *c;
 	rl_bytes k;
+	rl_buf v;
 	rl_err e;
 
-	if ((e = rl_cursor_open(txn, RL_T_OUTBOX, &c)) != RL_OK)
+	*n = 0;
+	if ((e = rl_cursor_open(txn, from, &c)) != RL_OK)
 		return e;
-	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, NULL); e == RL_OK;
-	     e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, NULL)) {
+	rl_buf_init(&v);
+	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
+	     e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v)) {
+		uint8_t key[8];
+
 		if (k.len != 8 || rl_get_be64(k.p) > upto)
 			break;
-		if ((e = rl_cursor_del(c)) != RL_OK)
+		memcpy(key, k.p, 8); /* k lives in the page, the put may move it */
+		if ((e = rl_store_put(txn, to, RL_BYTES(key, 8), rl_buf_view(&v))) != RL_OK ||
+		    (e = rl_cursor_del(c)) != RL_OK)
 			break;
+		(*n)++;
 	}
+	rl_buf_fini(&v);
 	rl_cursor_close(c);
 	return e == RL_ENOTFOUND ? RL_OK : e;
+}
+
+rl_err
+rl_outbox_ack_txn(rl_txn *txn, uint64_t upto)
+{
+	size_t n;
+
+	return outbox_move(txn, RL_T_OUTBOX, RL_T_SENT, upto, &n);
+}
+
+rl_err
+rl_outbox_requeue_txn(rl_txn *txn, size_t *n)
+{
+	return outbox_move(txn, RL_T_SENT, RL_T_OUTBOX, UINT64_MAX, n);
 }
 
 rl_err

@@ -132,7 +132,7 @@ rl_err rl_replica_apply_txn(rl_replica *rp, rl_txn *txn, const rl_op *ops, size_
                             size_t *napplied);
 
 /* Removes a situation from this replica (it left this device's scope);
- * its pending outbox entries are kept. */
+ * its pending outbox and sent entries are kept. */
 rl_err rl_replica_drop_txn(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES]);
 
 /*
@@ -150,7 +150,19 @@ rl_err rl_replica_restamp(rl_replica *rp, rl_hlc above, uint64_t base_ms, size_t
 /* Number of operations waiting to be acknowledged. */
 rl_err rl_outbox_count(rl_replica *rp, size_t *n);
 
-/* Deletes outbox entries with keys <= upto (counters of this device), in txn. */
+/*
+ * The server acknowledged the outbox up to counter upto: moves those entries
+ * from the outbox to the sent table, in txn. They stay there, sealed, so
+ * that they can be sent again to a server restored from a backup that lacks
+ * them; an erasure purges them like the outbox.
+ */
 rl_err rl_outbox_ack_txn(rl_txn *txn, uint64_t upto);
+
+/*
+ * The server lost changes it had acknowledged (restored from a backup):
+ * moves every sent entry back to the outbox, in txn, so that the next push
+ * sends them again (the server applies them idempotently). *n counts them.
+ */
+rl_err rl_outbox_requeue_txn(rl_txn *txn, size_t *n);
 
 #endif

@@ -43,6 +43,8 @@ typedef enum rl_table {
 	                 positions, cursors by id) */
 	RL_T_DEVICES, /* device id (32 B) -> device record (sealed) */
 	RL_T_AUDIT,   /* be64 seq -> audit event (sealed) */
+	RL_T_SENT,    /* be64 local seq -> change the server acknowledged, kept to
+	                 resend to a server restored from a backup (sealed) */
 	RL_T__COUNT
 } rl_table;
 

@@ -4,7 +4,8 @@
  * Key schedule (all hashes BLAKE2b-256, "H_k(x)" keyed with k):
  *
  *   hello_hash = H("relais-hello-v1" || HELLO frame)
- *   th  = H(hello_hash || version || session id || server eph)
+ *   th  = H(hello_hash || version || session id || server eph ||
+ *           store epoch || store seq (8 bytes, big-endian))
  *   ikm = ee || se || es                       (three X25519 results)
  *   k   = H_th(ikm)
  *   k_c2s = H_k("c2s"), k_s2c = H_k("s2c"), confirm = H_k("confirm")
@@ -24,19 +25,26 @@ static const char hello_label[] = "relais-hello-v1";
 static void
 hs_derive(const uint8_t hello_hash[RL_HASH_BYTES], uint32_t version,
           const uint8_t id[RL_SESSION_ID_BYTES], const uint8_t server_eph[RL_PK_BYTES],
-          const uint8_t ikm[96], uint8_t k_c2s[RL_KEY_BYTES], uint8_t k_s2c[RL_KEY_BYTES],
-          uint8_t confirm[RL_HASH_BYTES])
+          const rl_hs_server_info *info, const uint8_t ikm[96], uint8_t k_c2s[RL_KEY_BYTES],
+          uint8_t k_s2c[RL_KEY_BYTES], uint8_t confirm[RL_HASH_BYTES])
 {
-	uint8_t t[RL_HASH_BYTES + 4 + RL_SESSION_ID_BYTES + RL_PK_BYTES];
+	uint8_t t[RL_HASH_BYTES + 4 + RL_SESSION_ID_BYTES + RL_PK_BYTES + RL_EPOCH_BYTES + 8];
 	uint8_t th[RL_HASH_BYTES], k[RL_HASH_BYTES];
+	size_t o = 0;
 
 	memcpy(t, hello_hash, RL_HASH_BYTES);
-	t[32] = (uint8_t)(version >> 24);
-	t[33] = (uint8_t)(version >> 16);
-	t[34] = (uint8_t)(version >> 8);
-	t[35] = (uint8_t)version;
-	memcpy(t + 36, id, RL_SESSION_ID_BYTES);
-	memcpy(t + 36 + RL_SESSION_ID_BYTES, server_eph, RL_PK_BYTES);
+	o += RL_HASH_BYTES;
+	t[o++] = (uint8_t)(version >> 24);
+	t[o++] = (uint8_t)(version >> 16);
+	t[o++] = (uint8_t)(version >> 8);
+	t[o++] = (uint8_t)version;
+	memcpy(t + o, id, RL_SESSION_ID_BYTES);
+	o += RL_SESSION_ID_BYTES;
+	memcpy(t + o, server_eph, RL_PK_BYTES);
+	o += RL_PK_BYTES;
+	memcpy(t + o, info->epoch, RL_EPOCH_BYTES);
+	o += RL_EPOCH_BYTES;
+	rl_put_be64(t + o, info->seq);
 	rl_hash(t, sizeof(t), th);
 	rl_hash_keyed(th, ikm, 96, k);
 	rl_hash_keyed(k, "c2s", 3, k_c2s);
@@ -110,8 +118,8 @@ rl_hs_parse_hello(rl_bytes frame, rl_hello *h)
 }
 
 rl_err
-rl_hs_server_welcome(const rl_hello *h, const uint8_t server_sk[RL_SK_BYTES],
-                     uint64_t server_time, rl_session *s, rl_buf *out)
+rl_hs_server_welcome_info(const rl_hello *h, const uint8_t server_sk[RL_SK_BYTES],
+                          const rl_hs_server_info *info, rl_session *s, rl_buf *out)
 {
 	uint8_t eph_pk[RL_PK_BYTES], eph_sk[RL_SK_BYTES], ikm[96], confirm[RL_HASH_BYTES];
 	uint8_t type = RL_FRAME_WELCOME;
@@ -127,16 +135,18 @@ rl_hs_server_welcome(const rl_hello *h, const uint8_t server_sk[RL_SK_BYTES],
 		goto out;
 	s->version = RL_PROTO_VERSION;
 	s->is_server = true;
-	hs_derive(h->hash, s->version, s->id, eph_pk, ikm, s->k_recv, s->k_send, confirm);
+	hs_derive(h->hash, s->version, s->id, eph_pk, info, ikm, s->k_recv, s->k_send, confirm);
 	if ((e = rl_buf_append(out, &type, 1)) != RL_OK)
 		goto out;
 	rl_mpw_init(&w, out);
-	rl_mpw_array(&w, 5);
+	rl_mpw_array(&w, 7);
 	rl_mpw_uint(&w, s->version);
 	rl_mpw_bin(&w, s->id, RL_SESSION_ID_BYTES);
 	rl_mpw_bin(&w, eph_pk, RL_PK_BYTES);
 	rl_mpw_bin(&w, confirm, RL_HASH_BYTES);
-	rl_mpw_uint(&w, server_time);
+	rl_mpw_uint(&w, info->time_ms);
+	rl_mpw_bin(&w, info->epoch, RL_EPOCH_BYTES);
+	rl_mpw_uint(&w, info->seq);
 	e = rl_mpw_err(&w);
 out:
 	rl_wipe(eph_sk, sizeof(eph_sk));
@@ -147,7 +157,19 @@ out:
 }
 
 rl_err
-rl_hs_client_finish(rl_hs_client *hs, rl_bytes frame, rl_session *s, uint64_t *server_time)
+rl_hs_server_welcome(const rl_hello *h, const uint8_t server_sk[RL_SK_BYTES],
+                     uint64_t server_time, rl_session *s, rl_buf *out)
+{
+	rl_hs_server_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.time_ms = server_time;
+	return rl_hs_server_welcome_info(h, server_sk, &info, s, out);
+}
+
+rl_err
+rl_hs_client_finish_info(rl_hs_client *hs, rl_bytes frame, rl_session *s,
+                         rl_hs_server_info *info)
 {
 	uint8_t eph[RL_PK_BYTES], confirm[RL_HASH_BYTES], mine[RL_HASH_BYTES], ikm[96];
 	uint64_t version;
@@ -155,6 +177,7 @@ rl_hs_client_finish(rl_hs_client *hs, rl_bytes frame, rl_session *s, uint64_t *s
 	rl_err e = RL_EPROTO;
 
 	memset(s, 0, sizeof(*s));
+	memset(info, 0, sizeof(*info));
 	if (frame.len >= 1 && frame.p[0] == RL_FRAME_ERROR) {
 		uint32_t code;
 		rl_bytes text;
@@ -167,12 +190,14 @@ rl_hs_client_finish(rl_hs_client *hs, rl_bytes frame, rl_session *s, uint64_t *s
 	if (frame.len < 1 || frame.len > RL_HELLO_MAX || frame.p[0] != RL_FRAME_WELCOME)
 		goto out;
 	rl_mpr_init(&r, frame.p + 1, frame.len - 1);
-	rl_mpr_array_n(&r, 5);
+	rl_mpr_array_n(&r, 7);
 	rl_mpr_uint(&r, UINT32_MAX, &version);
 	rl_mpr_bin_n(&r, RL_SESSION_ID_BYTES, s->id);
 	rl_mpr_bin_n(&r, RL_PK_BYTES, eph);
 	rl_mpr_bin_n(&r, RL_HASH_BYTES, confirm);
-	rl_mpr_uint(&r, UINT64_MAX, server_time);
+	rl_mpr_uint(&r, UINT64_MAX, &info->time_ms);
+	rl_mpr_bin_n(&r, RL_EPOCH_BYTES, info->epoch);
+	rl_mpr_uint(&r, UINT64_MAX, &info->seq);
 	if (rl_mpr_done(&r) != RL_OK)
 		goto out;
 	if (version != RL_PROTO_VERSION) {
@@ -184,13 +209,23 @@ rl_hs_client_finish(rl_hs_client *hs, rl_bytes frame, rl_session *s, uint64_t *s
 	    (e = rl_dh(ikm + 64, hs->eph_sk, hs->server_pk)) != RL_OK)
 		goto out;
 	s->version = (uint32_t)version;
-	hs_derive(hs->hello_hash, s->version, s->id, eph, ikm, s->k_send, s->k_recv, mine);
+	hs_derive(hs->hello_hash, s->version, s->id, eph, info, ikm, s->k_send, s->k_recv, mine);
 	e = rl_memeq(mine, confirm, RL_HASH_BYTES) ? RL_OK : RL_ECRYPTO;
 out:
 	rl_wipe(ikm, sizeof(ikm));
 	rl_wipe(hs, sizeof(*hs));
 	if (e != RL_OK)
 		rl_session_wipe(s);
+	return e;
+}
+
+rl_err
+rl_hs_client_finish(rl_hs_client *hs, rl_bytes frame, rl_session *s, uint64_t *server_time)
+{
+	rl_hs_server_info info;
+	rl_err e = rl_hs_client_finish_info(hs, frame, s, &info);
+
+	*server_time = info.time_ms;
 	return e;
 }
 

@@ -6,7 +6,7 @@
  *
  *   'H' HELLO    client -> server, plaintext: versions, static and ephemeral keys
  *   'W' WELCOME  server -> client, plaintext: version, session id, ephemeral
- *                key, key confirmation, server time
+ *                key, key confirmation, server time, store epoch and sequence
  *   'S' SEALED   either way: session id, counter, XChaCha20-Poly1305 ciphertext
  *   'E' ENROLL   client -> server: token id, device key, name, token MAC
  *   'e' ENROLLED server -> client: server key, antenna, role, token MAC
@@ -16,7 +16,8 @@
  * ee = DH(client eph, server eph) for forward secrecy, se = DH(client static,
  * server eph) which only the real client can compute, and es = DH(client
  * eph, server static) which only the real server can compute, hashed with the
- * transcript (HELLO bytes, session id, server ephemeral key, version). The
+ * transcript (HELLO bytes, session id, server ephemeral key, version, store
+ * epoch and sequence). The
  * server proves its key with the confirmation tag in WELCOME; the client
  * proves its key by sealing its first request. PROTOCOL.md has the details.
  *
@@ -42,6 +43,7 @@
 #define RL_TOKEN_ID_BYTES 16
 #define RL_TOKEN_SECRET_BYTES 16
 #define RL_TOKEN_HEX (2 * (RL_TOKEN_ID_BYTES + RL_TOKEN_SECRET_BYTES))
+#define RL_EPOCH_BYTES 16    /* the server store's history id, in WELCOME */
 
 enum {
 	RL_FRAME_HELLO = 'H',
@@ -80,12 +82,33 @@ rl_err rl_hs_client_hello(rl_hs_client *hs, const uint8_t static_pk[RL_PK_BYTES]
                           const uint8_t server_pk[RL_PK_BYTES], rl_buf *out);
 
 /*
- * Checks WELCOME (or turns an ERROR frame into its code) and derives the
- * session. *server_time receives the server's clock (ms). Errors: RL_EPROTO,
- * RL_ECRYPTO (the server does not hold the pinned key), RL_EVERSION, or the
- * error the server sent (RL_EPERM unknown device, RL_EREVOKED...). The
- * handshake secrets are wiped whatever the result.
+ * What WELCOME says about the server besides the session: its clock, and
+ * where its store's history stands. The epoch is a random id the server
+ * draws when its store is created and again when it first serves a store
+ * restored from a backup; seq is the last sequence number it committed
+ * (feed cursors never exceed it). A client whose cursor is past seq, or
+ * that knew another epoch, talks to a server that lost changes it had
+ * acknowledged (see PROTOCOL.md, "Server restores"). Both are bound into
+ * the transcript, so the key confirmation authenticates them.
  */
+typedef struct rl_hs_server_info {
+	uint64_t time_ms;               /* server clock, ms since the epoch */
+	uint8_t epoch[RL_EPOCH_BYTES];  /* store history id */
+	uint64_t seq;                   /* last committed sequence number */
+} rl_hs_server_info;
+
+/*
+ * Checks WELCOME (or turns an ERROR frame into its code) and derives the
+ * session; *info receives what the server said. Errors: RL_EPROTO,
+ * RL_ECRYPTO (the server does not hold the pinned key, or the frame was
+ * altered), RL_EVERSION, or the error the server sent (RL_EPERM unknown
+ * device, RL_EREVOKED...). The handshake secrets are wiped whatever the
+ * result.
+ */
+rl_err rl_hs_client_finish_info(rl_hs_client *hs, rl_bytes frame, rl_session *s,
+                                rl_hs_server_info *info);
+
+/* The same, keeping only the server's clock (ms) in *server_time. */
 rl_err rl_hs_client_finish(rl_hs_client *hs, rl_bytes frame, rl_session *s,
                            uint64_t *server_time);
 
@@ -102,8 +125,13 @@ rl_err rl_hs_parse_hello(rl_bytes frame, rl_hello *h);
 
 /*
  * Server: answers a parsed HELLO from a known device with WELCOME (appended
- * to out) and fills the session. server_sk is the server's static key.
+ * to out) and fills the session. server_sk is the server's static key; info
+ * is what WELCOME tells the client (clock, store epoch and sequence).
  */
+rl_err rl_hs_server_welcome_info(const rl_hello *h, const uint8_t server_sk[RL_SK_BYTES],
+                                 const rl_hs_server_info *info, rl_session *s, rl_buf *out);
+
+/* The same with a zero epoch and sequence (tests, fuzzing). */
 rl_err rl_hs_server_welcome(const rl_hello *h, const uint8_t server_sk[RL_SK_BYTES],
                             uint64_t server_time, rl_session *s, rl_buf *out);
 

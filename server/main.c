@@ -1,11 +1,16 @@
 /*
  * main.c - `relais-server`: the HQ daemon and its admin commands.
  *
- * Global options (--store, --key-file, --log-level) are accepted before or
- * after the command name. The store secret is --key-file, else
- * $RELAIS_SERVER_PASSPHRASE, else the key file server.key inside the store
- * directory that `init` made. Admin commands open the same store as a running
- * server; LMDB arbitrates between the processes.
+ * Global options (--store, --key-file, --config, --log-level) are accepted
+ * before or after the command name. Each setting comes from, in this order:
+ * the command line, the environment, the configuration file (--config, else
+ * $RELAIS_SERVER_CONFIG, else /etc/relais/server.conf when it exists), the
+ * built-in default. The store is --store, $RELAIS_SERVER_STORE, [server]
+ * store, /var/lib/relais-server; its secret is --key-file,
+ * $RELAIS_SERVER_PASSPHRASE, [server] key_file, else the key file
+ * server.key inside the store directory that `init` made. Admin commands
+ * open the same store as a running server; LMDB arbitrates between the
+ * processes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,12 +25,15 @@
 
 #include <jansson.h>
 
+#include "common/config.h"
 #include "common/log.h"
+#include "epoch.h"
 #include "hub.h"
 #include "report.h"
 #include "run.h"
 
 #define MAX_ARGS 64
+#define DEFAULT_CONFIG "/etc/relais/server.conf"
 
 typedef struct opts {
 	const char *store;
@@ -35,13 +43,17 @@ typedef struct opts {
 	const char *role;
 	const char *name;
 	const char *from, *to, *format, *output;
+	const char *config;
+	int log_level; /* -1: not given */
+	rl_server_config cfg;
 	bool json;
 	int nargs;
 	const char *args[MAX_ARGS];
 } opts;
 
 static const char usage_text[] =
-	"usage: relais-server [--store DIR] [--key-file F] COMMAND [options]\n"
+	"usage: relais-server [--store DIR] [--key-file F] [--config FILE] [--log-level L]\n"
+	"                     COMMAND [options]\n"
 	"\n"
 	"commands:\n"
 	"  init                                   create the HQ store and the server keys\n"
@@ -55,8 +67,15 @@ static const char usage_text[] =
 	"                                         consolidated activity\n"
 	"  backup DEST                            consistent copy of the live store\n"
 	"\n"
-	"store: --store DIR, else $RELAIS_SERVER_STORE, else /var/lib/relais-server\n"
-	"secret: --key-file F, else $RELAIS_SERVER_PASSPHRASE, else DIR/server.key\n";
+	"  --version                              print the version\n"
+	"\n"
+	"store: --store DIR, else $RELAIS_SERVER_STORE, else [server] store, else\n"
+	"       /var/lib/relais-server\n"
+	"secret: --key-file F, else $RELAIS_SERVER_PASSPHRASE, else [server] key_file,\n"
+	"        else DIR/server.key\n"
+	"config: --config FILE, else $RELAIS_SERVER_CONFIG, else " DEFAULT_CONFIG "\n"
+	"        if it exists (INI; every key in deploy/server.conf.example)\n"
+	"log level: --log-level error|warn|info|debug, else [server] log_level, else info\n";
 
 static int
 usage_error(const char *msg, const char *arg)
@@ -187,6 +206,24 @@ cmd_run(const opts *o)
 	rl_run_defaults(&ro);
 	if (o->listen)
 		ro.listen = o->listen;
+	else if (o->cfg.listen[0])
+		ro.listen = o->cfg.listen;
+	if (o->cfg.max_sessions)
+		ro.max_sessions = (unsigned)o->cfg.max_sessions;
+	if (o->cfg.sessions_per_device)
+		ro.sessions_per_device = (unsigned)o->cfg.sessions_per_device;
+	if (o->cfg.session_idle_ms)
+		ro.session_idle_ms = o->cfg.session_idle_ms;
+	if (o->cfg.workers)
+		ro.workers = (unsigned)o->cfg.workers;
+	if (o->cfg.contexts)
+		ro.contexts = (unsigned)o->cfg.contexts;
+	if (o->cfg.skew_ms)
+		ro.skew_ms = o->cfg.skew_ms;
+	if (o->cfg.pull_max_entries)
+		ro.pull_max_entries = (uint32_t)o->cfg.pull_max_entries;
+	if (o->cfg.write_group_ops)
+		ro.write_group_ops = (uint32_t)o->cfg.write_group_ops;
 	if ((e = open_hub(o, &hub)) != RL_OK)
 		return fail(store_dir(o), e);
 	e = rl_run_serve(&hub, &ro);
@@ -381,6 +418,21 @@ cmd_backup(const opts *o)
 	rl_hub_close(&hub);
 	if (e != RL_OK)
 		return fail("backup", e);
+	/* A server restored from this copy must tell its clients it lost what
+	 * came after it: the first `run` on the copy draws a new epoch. */
+	{
+		uint8_t key[RL_KEY_BYTES];
+		rl_secret sec;
+
+		if ((e = load_secret(o, &sec, key)) == RL_OK &&
+		    (e = rl_hub_open(o->args[0], &sec, &hub)) == RL_OK) {
+			e = rl_epoch_mark_copy(&hub);
+			rl_hub_close(&hub);
+		}
+		rl_wipe(key, sizeof(key));
+		if (e != RL_OK)
+			return fail("backup", e);
+	}
 	/* The key file goes with the copy, or the copy cannot be opened. */
 	snprintf(src, sizeof(src), "%s/server.key", store_dir(o));
 	snprintf(dst, sizeof(dst), "%s/server.key", o->args[0]);
@@ -426,6 +478,41 @@ cmd_report(const opts *o)
 	return rc;
 }
 
+/* ---- configuration ---- */
+
+/* Reads the configuration file and folds it under the command line and the
+ * environment: what they set, the file does not override. */
+static int
+load_config(opts *o)
+{
+	const char *path = o->config, *env = getenv("RELAIS_SERVER_CONFIG");
+	char err[RL_CFG_ERR_MAX];
+	rl_err e;
+
+	rl_server_config_init(&o->cfg);
+	if (path == NULL && env != NULL && env[0] != '\0')
+		path = env;
+	if (path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
+		path = DEFAULT_CONFIG;
+	if (path != NULL && (e = rl_server_config_load(path, &o->cfg, err, sizeof(err))) != RL_OK) {
+		fprintf(stderr, "relais-server: configuration %s : %s\n", path, err);
+		return 1;
+	}
+	if (o->store == NULL && (env = getenv("RELAIS_SERVER_STORE")) != NULL && env[0] != '\0')
+		o->store = env;
+	if (o->store == NULL && o->cfg.store[0] != '\0')
+		o->store = o->cfg.store;
+	if (o->key_file == NULL && o->cfg.key_file[0] != '\0' &&
+	    ((env = getenv("RELAIS_SERVER_PASSPHRASE")) == NULL || env[0] == '\0'))
+		o->key_file = o->cfg.key_file;
+	if (o->log_level < 0)
+		o->log_level = o->cfg.log_level;
+	rl_log_setup("relais-server", o->log_level < 0 ? RL_LOG_INFO : (rl_log_level)o->log_level);
+	if (path != NULL)
+		rl_log(RL_LOG_DEBUG, "configuration read from %s", path);
+	return 0;
+}
+
 /* ---- argument parsing ---- */
 
 static int
@@ -440,7 +527,7 @@ parse(int argc, char **argv, const char **cmd, opts *o)
 		{ "--role", offsetof(opts, role) },     { "--name", offsetof(opts, name) },
 		{ "--from", offsetof(opts, from) },     { "--to", offsetof(opts, to) },
 		{ "--format", offsetof(opts, format) }, { "-o", offsetof(opts, output) },
-		{ "--output", offsetof(opts, output) },
+		{ "--output", offsetof(opts, output) }, { "--config", offsetof(opts, config) },
 	};
 
 	*cmd = NULL;
@@ -457,7 +544,7 @@ parse(int argc, char **argv, const char **cmd, opts *o)
 
 			if (l < 0)
 				return usage_error("niveau de journal inconnu", argv[i]);
-			rl_log_setup("relais-server", (rl_log_level)l);
+			o->log_level = l;
 			continue;
 		}
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
@@ -502,10 +589,13 @@ main(int argc, char **argv)
 			return 0;
 		}
 	}
+	o.log_level = -1;
 	if ((rc = parse(argc, argv, &cmd, &o)) != 0)
 		return rc;
 	if (cmd == NULL)
 		return usage_error(NULL, NULL);
+	if ((rc = load_config(&o)) != 0)
+		return rc;
 	if (rl_crypto_init() != RL_OK) {
 		fprintf(stderr, "relais-server: libsodium indisponible\n");
 		return 1;

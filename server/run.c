@@ -23,11 +23,11 @@
 
 #include "common/log.h"
 #include "common/net.h"
+#include "epoch.h"
 #include "proto/msg.h"
 #include "run.h"
 
 #define SESS_PROBE 32
-#define WRITER_MAX_OPS 65536
 #define LAST_SEEN_EVERY_MS 30000
 
 typedef struct sess_slot {
@@ -78,6 +78,7 @@ typedef struct srv {
 	jobq work, write;
 	pthread_t *workers;
 	pthread_t writer;
+	uint8_t epoch[RL_EPOCH_BYTES]; /* fixed while serving */
 	volatile sig_atomic_t stopping;
 } srv;
 
@@ -320,6 +321,7 @@ static void
 handle_hello(srv *s, job *j)
 {
 	char dhex[2 * RL_DEV_BYTES + 1];
+	rl_hs_server_info info;
 	rl_session sess;
 	rl_hello h;
 	rl_device d;
@@ -336,8 +338,17 @@ handle_hello(srv *s, job *j)
 		reply_plain_error(j->req, e == RL_EREVOKED ? e : RL_ENOTFOUND, "appareil refusé");
 		return;
 	}
+	/* WELCOME tells where the store's history stands, so that clients
+	 * notice a restored server (epoch.h). */
+	memcpy(info.epoch, s->epoch, RL_EPOCH_BYTES);
+	info.time_ms = rl_wall_ms();
+	if ((e = rl_epoch_seq(s->hub, &info.seq)) != RL_OK) {
+		rl_log(RL_LOG_ERROR, "handshake: cannot read the store: %s", rl_strerror(e));
+		reply_plain_error(j->req, e, "poignée de main impossible");
+		return;
+	}
 	rl_buf_init(&out);
-	e = rl_hs_server_welcome(&h, rl_replica_secret_key(s->hub->rp), rl_wall_ms(), &sess, &out);
+	e = rl_hs_server_welcome_info(&h, rl_replica_secret_key(s->hub->rp), &info, &sess, &out);
 	if (e == RL_OK) {
 		pthread_mutex_lock(&s->smu);
 		e = sess_add(s, &sess, h.client_pk, rl_wall_ms());
@@ -401,6 +412,8 @@ handle_pull(srv *s, job *j)
 		reply_sealed_error(s, j, RL_EPROTO);
 		return;
 	}
+	if (s->o.pull_max_entries != 0 && (max == 0 || max > s->o.pull_max_entries))
+		max = s->o.pull_max_entries;
 	rl_buf_init(&out);
 	rl_buf_init(&sits);
 	if ((e = rl_hub_pull(s->hub, &j->dev, cursor, max, &out, &sits)) != RL_OK) {
@@ -636,7 +649,7 @@ writer_main(void *arg)
 			job *head = all, *tail = all;
 			size_t ops = all->nops;
 
-			while (tail->next != NULL && ops + tail->next->nops <= WRITER_MAX_OPS) {
+			while (tail->next != NULL && ops + tail->next->nops <= s->o.write_group_ops) {
 				tail = tail->next;
 				ops += tail->nops;
 			}
@@ -681,17 +694,29 @@ rl_run_defaults(rl_run_opts *o)
 	o->sessions_per_device = 4;
 	o->session_idle_ms = 10 * 60 * 1000;
 	o->skew_ms = RL_DEFAULT_SKEW_MS;
+	o->pull_max_entries = RL_PULL_MAX_ENTRIES;
+	o->write_group_ops = 65536;
 }
 
 rl_err
 rl_run_serve(rl_hub *hub, const rl_run_opts *o)
 {
 	sigset_t set;
+	rl_epoch_event ev;
 	srv s;
 	int sig;
 	rl_err e;
 
 	memset(&s, 0, sizeof(s));
+	if ((e = rl_epoch_start(hub, s.epoch, &ev)) != RL_OK) {
+		rl_log(RL_LOG_ERROR, "cannot read or write the store epoch: %s", rl_strerror(e));
+		return e;
+	}
+	if (ev == RL_EPOCH_RESTORED)
+		rl_log(RL_LOG_WARN, "store restored from a backup: new epoch; clients will resend "
+		                    "what the backup lacks and pull again from the start");
+	else if (ev == RL_EPOCH_NEW)
+		rl_log(RL_LOG_INFO, "new store: first epoch drawn");
 	s.hub = hub;
 	s.o = *o;
 	hub->skew_ms = o->skew_ms;

@@ -134,8 +134,9 @@ typedef struct outbox {
 	rl_op *ops[512];
 } outbox;
 
+/* Reads table t (OUTBOX or SENT) like the outbox. */
 static void
-read_outbox(rl_replica *rp, outbox *ob)
+read_table(rl_replica *rp, rl_table t, outbox *ob)
 {
 	rl_opid *scratch = malloc(RL_MAX_REFS * sizeof(*scratch));
 	rl_cursor *c;
@@ -148,7 +149,7 @@ read_outbox(rl_replica *rp, outbox *ob)
 	ob->n = 0;
 	rl_buf_init(&v);
 	RL_PASS(rl_store_begin(rl_replica_store(rp), false, &txn));
-	RL_PASS(rl_cursor_open(txn, RL_T_OUTBOX, &c));
+	RL_PASS(rl_cursor_open(txn, t, &c));
 	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
 	     e = rl_cursor_next(c, &k, &v)) {
 		rl_op op;
@@ -168,6 +169,12 @@ read_outbox(rl_replica *rp, outbox *ob)
 	rl_store_abort(txn);
 	rl_buf_fini(&v);
 	free(scratch);
+}
+
+static void
+read_outbox(rl_replica *rp, outbox *ob)
+{
+	read_table(rp, RL_T_OUTBOX, ob);
 }
 
 static void
@@ -500,6 +507,85 @@ test_outbox(void **state)
 	RL_PASS(rl_outbox_ack_txn(txn, UINT64_MAX));
 	RL_PASS(rl_outbox_ack_txn(txn, UINT64_MAX));
 	RL_PASS(rl_store_commit(txn));
+	rl_replica_close(rp);
+}
+
+/* Acknowledged changes move to the sent table, sealed, and go back to the
+ * outbox when a restored server needs them again; an erasure purges both. */
+static void
+test_sent_requeue(void **state)
+{
+	fx *f = *state;
+	rl_replica *rp = new_replica(f->a, "nord");
+	uint8_t s1[RL_SIT_BYTES], s2[RL_SIT_BYTES];
+	rl_opid alert;
+	outbox ob, sent;
+	rl_edit *ed;
+	rl_txn *txn;
+	size_t n;
+
+	make_situation(rp, s1, "un", &alert);
+	make_situation(rp, s2, "deux", &alert);
+	RL_PASS(rl_store_begin(rl_replica_store(rp), true, &txn));
+	RL_PASS(rl_outbox_ack_txn(txn, SITUATION_OPS + 2));
+	RL_PASS(rl_store_commit(txn));
+	read_outbox(rp, &ob);
+	read_table(rp, RL_T_SENT, &sent);
+	assert_int_equal(ob.n, SITUATION_OPS - 2);
+	assert_int_equal(sent.n, SITUATION_OPS + 2);
+	for (size_t i = 0; i < sent.n; i++) {
+		assert_int_equal(sent.keys[i], i + 1);
+		assert_int_equal(sent.ops[i]->id.ctr, i + 1);
+	}
+	assert_int_equal(outbox_count(rp), SITUATION_OPS - 2);
+	free_outbox(&ob);
+	free_outbox(&sent);
+
+	/* Erasing s1 (all sent) and s2 (partly sent) leaves their erases only. */
+	RL_PASS(rl_edit_begin(rp, s1, &ed));
+	RL_PASS(rl_edit_erase(ed));
+	RL_PASS(rl_edit_commit(ed));
+	read_table(rp, RL_T_SENT, &sent);
+	assert_int_equal(sent.n, 2); /* s2's first two ops */
+	for (size_t i = 0; i < sent.n; i++)
+		assert_memory_equal(sent.ops[i]->sit, s2, RL_SIT_BYTES);
+	free_outbox(&sent);
+	RL_PASS(rl_edit_begin(rp, s2, &ed));
+	RL_PASS(rl_edit_erase(ed));
+	RL_PASS(rl_edit_commit(ed));
+	read_table(rp, RL_T_SENT, &sent);
+	assert_int_equal(sent.n, 0);
+	read_outbox(rp, &ob);
+	assert_int_equal(ob.n, 2);
+	assert_int_equal(ob.ops[0]->kind, RL_OP_ERASE);
+	assert_int_equal(ob.ops[1]->kind, RL_OP_ERASE);
+	free_outbox(&ob);
+
+	/* A third situation, acknowledged with the erases, then requeued: the
+	 * outbox holds everything not erased, in counter order, once. */
+	make_situation(rp, s1, "trois", &alert);
+	RL_PASS(rl_store_begin(rl_replica_store(rp), true, &txn));
+	RL_PASS(rl_outbox_ack_txn(txn, UINT64_MAX));
+	RL_PASS(rl_store_commit(txn));
+	assert_int_equal(outbox_count(rp), 0);
+	RL_PASS(rl_store_begin(rl_replica_store(rp), true, &txn));
+	RL_PASS(rl_outbox_requeue_txn(txn, &n));
+	RL_PASS(rl_store_commit(txn));
+	assert_int_equal(n, SITUATION_OPS + 2);
+	rp = reopen(rp, f->a);
+	read_outbox(rp, &ob);
+	read_table(rp, RL_T_SENT, &sent);
+	assert_int_equal(ob.n, SITUATION_OPS + 2);
+	assert_int_equal(sent.n, 0);
+	for (size_t i = 1; i < ob.n; i++)
+		assert_true(ob.keys[i] > ob.keys[i - 1]);
+	free_outbox(&ob);
+	/* Requeueing an empty sent table is a no-op. */
+	RL_PASS(rl_store_begin(rl_replica_store(rp), true, &txn));
+	RL_PASS(rl_outbox_requeue_txn(txn, &n));
+	RL_PASS(rl_store_commit(txn));
+	assert_int_equal(n, 0);
+	assert_int_equal(outbox_count(rp), SITUATION_OPS + 2);
 	rl_replica_close(rp);
 }
 
@@ -994,6 +1080,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test_setup_teardown(test_edit_commit_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sent_requeue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_store_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_record_full, setup, teardown),
