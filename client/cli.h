@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "common/config.h"
 #include "common/record.h"
 #include "common/replica.h"
 
@@ -71,8 +72,13 @@ typedef struct rl_cli_command {
 /* The parsed command line. */
 struct rl_cli {
 	const rl_cli_command *cmd;
-	const char *store;    /* --store, else $RELAIS_STORE, else NULL (default) */
-	const char *key_file; /* --key-file, else NULL */
+	const char *store;    /* --store, else [client] store unless $RELAIS_STORE
+	                         is set, else NULL (then $RELAIS_STORE or the default) */
+	const char *key_file; /* --key-file, else [client] key_file unless
+	                         $RELAIS_PASSPHRASE is set, else NULL */
+	const char *config;   /* --config, else NULL */
+	int log_level;        /* --log-level, else -1 */
+	rl_client_config cfg; /* the configuration file, all unset if none */
 	int npos;
 	char **pos;           /* positional arguments (borrow argv) */
 	/* Option values, parallel to cmd->opts. */

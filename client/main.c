@@ -9,13 +9,23 @@
  * Each command declares its options in the table below, which also drives
  * --help, so what is accepted and what is documented cannot drift apart.
  *
+ * Configuration: an INI file (--config, else $RELAIS_CONFIG, else
+ * $XDG_CONFIG_HOME/relais/relais.conf or ~/.config/relais/relais.conf when
+ * it exists; deploy/relais.conf.example documents every key) is read once
+ * the command line is parsed. Each setting comes from, in this order: the
+ * command line, the environment ($RELAIS_STORE, $RELAIS_PASSPHRASE), the
+ * file, the built-in default.
+ *
  * Exit status: 0 success, 1 a user error (a one-line French message on
  * stderr), 2 a usage error (unknown command or option, missing argument).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client/cli.h"
+#include "common/log.h"
 
 #define R RL_CLI_REPEAT
 #define V RL_CLI_VALUE
@@ -152,6 +162,10 @@ print_global_help(FILE *f)
 	      "                       $XDG_DATA_HOME/relais ou ~/.local/share/relais)\n"
 	      "  --key-file FICHIER   clé du magasin (sinon $RELAIS_PASSPHRASE, sinon la phrase\n"
 	      "                       secrète est demandée au terminal)\n"
+	      "  --config FICHIER     fichier de configuration (sinon $RELAIS_CONFIG, sinon\n"
+	      "                       ~/.config/relais/relais.conf s'il existe) ; la ligne de\n"
+	      "                       commande, puis l'environnement, l'emportent sur lui\n"
+	      "  --log-level NIVEAU   journal sur la sortie d'erreur : error, warn, info, debug\n"
 	      "  --help, -h           cette aide\n",
 	      f);
 }
@@ -159,7 +173,8 @@ print_global_help(FILE *f)
 static void
 print_main_help(FILE *f)
 {
-	fputs("usage : relais [--store DOSSIER] [--key-file FICHIER] COMMANDE [ARGUMENTS]\n"
+	fputs("usage : relais [--store DOSSIER] [--key-file FICHIER] [--config FICHIER] COMMANDE "
+	      "[ARGUMENTS]\n"
 	      "Le client de coordination relais : fonctionne sans connexion.\n\n"
 	      "Commandes :\n",
 	      f);
@@ -251,6 +266,59 @@ global_option(rl_cli *cli, int argc, char **argv, int *i)
 		cli->key_file = val;
 		return 1;
 	}
+	if (long_opt_is(argv[*i], "config", &inl)) {
+		if ((rc = take_value(cli, "config", inl, argc, argv, i, &val)) != 0)
+			return -rc;
+		if (val[0] == '\0')
+			return -rl_cli_usage(cli, "--config attend un fichier");
+		cli->config = val;
+		return 1;
+	}
+	if (long_opt_is(argv[*i], "log-level", &inl)) {
+		if ((rc = take_value(cli, "log-level", inl, argc, argv, i, &val)) != 0)
+			return -rc;
+		if ((cli->log_level = rl_log_level_parse(val)) < 0)
+			return -rl_cli_usage(cli, "niveau de journal inconnu : %.40s (error, warn, "
+			                          "info ou debug)",
+			                     val);
+		return 1;
+	}
+	return 0;
+}
+
+/* Reads the configuration file (see the top of this file) and takes from it
+ * what neither the command line nor the environment set. 0, or exit 1. */
+static int
+load_config(rl_cli *cli)
+{
+	const char *path = cli->config, *env;
+	char err[RL_CFG_ERR_MAX], def[4096];
+	rl_err e;
+
+	rl_client_config_init(&cli->cfg);
+	if (path == NULL && (env = getenv("RELAIS_CONFIG")) != NULL && env[0] != '\0')
+		path = env;
+	if (path == NULL) {
+		if ((env = getenv("XDG_CONFIG_HOME")) != NULL && env[0] == '/')
+			snprintf(def, sizeof(def), "%s/relais/relais.conf", env);
+		else if ((env = getenv("HOME")) != NULL && env[0] != '\0')
+			snprintf(def, sizeof(def), "%s/.config/relais/relais.conf", env);
+		else
+			def[0] = '\0';
+		if (def[0] != '\0' && access(def, F_OK) == 0)
+			path = def;
+	}
+	if (path != NULL && (e = rl_client_config_load(path, &cli->cfg, err, sizeof(err))) != RL_OK)
+		return rl_cli_fail("configuration %s : %s", path, err);
+	if (cli->store == NULL && cli->cfg.store[0] != '\0' &&
+	    ((env = getenv("RELAIS_STORE")) == NULL || env[0] == '\0'))
+		cli->store = cli->cfg.store;
+	if (cli->key_file == NULL && cli->cfg.key_file[0] != '\0' &&
+	    getenv("RELAIS_PASSPHRASE") == NULL)
+		cli->key_file = cli->cfg.key_file;
+	if (cli->log_level < 0)
+		cli->log_level = cli->cfg.log_level;
+	rl_log_setup("relais", cli->log_level < 0 ? RL_LOG_INFO : (rl_log_level)cli->log_level);
 	return 0;
 }
 
@@ -375,6 +443,8 @@ run(int argc, char **argv, rl_cli *cli)
 		return rl_cli_fail_err(RL_ENOMEM, "arguments");
 	if ((rc = parse_command_args(cli, argc, argv, i + 1)) != 0)
 		return rc;
+	if ((rc = load_config(cli)) != 0)
+		return rc;
 	return cli->cmd->run(cli);
 }
 
@@ -385,6 +455,7 @@ main(int argc, char **argv)
 	int rc;
 
 	memset(&cli, 0, sizeof(cli));
+	cli.log_level = -1;
 	if (rl_crypto_init() != RL_OK)
 		return rl_cli_fail("initialisation de la cryptographie impossible");
 	rc = run(argc, argv, &cli);

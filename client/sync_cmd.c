@@ -2,12 +2,15 @@
  * sync_cmd.c - the server side of the client: `relais enroll`, `relais
  * sync [--watch]`, and the reachability probe `relais status` uses.
  *
- * --watch loops: a full sync, then a pause; when the server cannot be
+ * --watch loops: a full sync, then a pause (5 s); when the server cannot be
  * reached the pause grows exponentially (1 s doubling to a cap of 60 s) with
  * full jitter, so seven antennas coming back at once do not hammer HQ in
  * step, and the next attempt after the link returns carries on at once.
- * SIGINT/SIGTERM end the loop between two syncs. A progress line is drawn on
- * stderr when it is a terminal.
+ * SIGINT/SIGTERM end the loop between two syncs. The pause, the backoff
+ * bounds, the request timeout, the push batch bounds and the server url come
+ * from the configuration file ([sync]) when it sets them. In --watch mode
+ * each event is one log line on stderr (level, no personal data), for
+ * journald. A progress line is drawn on stderr when it is a terminal.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include "client/cli.h"
 #include "client/sync.h"
 #include "common/crypto.h"
+#include "common/log.h"
 
 #define WATCH_INTERVAL_MS 5000
 #define BACKOFF_MIN_MS 1000
@@ -111,15 +115,26 @@ sleep_ms(uint64_t ms)
 static int
 sync_watch(rl_cli *cli, rl_replica *rp, rl_sync_opts *o)
 {
-	uint64_t backoff = BACKOFF_MIN_MS;
+	const rl_client_config *cfg = &cli->cfg;
+	uint64_t interval = cfg->interval_ms ? cfg->interval_ms : WATCH_INTERVAL_MS;
+	uint64_t bmin = cfg->backoff_min_ms ? cfg->backoff_min_ms : BACKOFF_MIN_MS;
+	uint64_t bmax = cfg->backoff_max_ms ? cfg->backoff_max_ms : BACKOFF_MAX_MS;
+	uint64_t backoff;
 	rl_err last = RL_OK;
 	struct sigaction sa;
 
+	/* Only one bound set, beyond the other's default: the set one wins. */
+	if (bmax < bmin && cfg->backoff_max_ms != 0)
+		bmin = bmax;
+	else if (bmax < bmin)
+		bmax = bmin;
+	backoff = bmin;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	(void)cli;
+	rl_log(RL_LOG_INFO, "watching: sync every %llu ms, retries between %llu and %llu ms",
+	       (unsigned long long)interval, (unsigned long long)bmin, (unsigned long long)bmax);
 	while (!watch_stop) {
 		rl_sync_stats st;
 		rl_err e = rl_sync_once(rp, o, &st);
@@ -128,22 +143,27 @@ sync_watch(rl_cli *cli, rl_replica *rp, rl_sync_opts *o)
 			fputc('\n', stderr);
 		if (e == RL_OK) {
 			if (last != RL_OK || st.pushed || st.pulled)
-				fprintf(stderr, "relais: synchronisé (%zu envoyés, %zu reçus)\n", st.pushed,
-				        st.pulled);
-			backoff = BACKOFF_MIN_MS;
+				rl_log(RL_LOG_INFO, "synced: %zu changes sent, %zu received", st.pushed,
+				       st.pulled);
+			backoff = bmin;
 			last = e;
-			sleep_ms(WATCH_INTERVAL_MS);
+			sleep_ms(interval);
 			continue;
 		}
-		if (e == RL_EREVOKED || e == RL_ENOSTORE)
+		if (e == RL_EREVOKED || e == RL_ENOSTORE) {
+			rl_log(RL_LOG_ERROR, "sync stopped: %s", rl_strerror(e));
 			return rl_cli_fail("synchronisation arrêtée : %s", sync_reason(e));
+		}
 		if (e != last)
-			fprintf(stderr, "relais: %s ; nouvel essai automatique\n", sync_reason(e));
+			rl_log(e == RL_EUNREACH || e == RL_ETIMEDOUT ? RL_LOG_INFO : RL_LOG_WARN,
+			       "sync failed: %s; retrying", rl_strerror(e));
 		last = e;
 		/* Full jitter over the current window, then widen it. */
-		sleep_ms(BACKOFF_MIN_MS / 2 + rl_random_uniform((uint32_t)backoff));
-		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+		sleep_ms(bmin / 2 + rl_random_uniform((uint32_t)(backoff > UINT32_MAX ? UINT32_MAX
+		                                                                         : backoff)));
+		backoff = backoff * 2 > bmax ? bmax : backoff * 2;
 	}
+	rl_log(RL_LOG_INFO, "watch stopped by a signal");
 	return 0;
 }
 
@@ -158,6 +178,11 @@ rl_cmd_sync(rl_cli *cli)
 
 	if ((rc = rl_cli_open(cli, &rp)) != 0)
 		return rc;
+	if (cli->cfg.server[0] != '\0')
+		o.url = cli->cfg.server;
+	o.timeout_ms = (int)cli->cfg.timeout_ms;
+	o.push_ops = (uint32_t)cli->cfg.push_ops;
+	o.push_bytes = (size_t)cli->cfg.push_bytes;
 	if (isatty(STDERR_FILENO))
 		o.progress = progress_line;
 	if (rl_cli_flag(cli, "watch")) {
@@ -173,6 +198,10 @@ rl_cmd_sync(rl_cli *cli)
 		return rl_cli_fail("synchronisation incomplète : %s ; les changements non envoyés "
 		                   "restent en attente",
 		                   sync_reason(e));
+	if (st.server_restored)
+		fprintf(stderr, "relais: le serveur a été restauré depuis une sauvegarde : %zu "
+		                "changements de cet appareil lui ont été renvoyés\n",
+		        st.requeued);
 	printf("synchronisé : %zu changements envoyés, %zu reçus\n", st.pushed, st.pulled);
 	if (st.skew_ms > 5 * 60 * 1000 || st.skew_ms < -5 * 60 * 1000)
 		fprintf(stderr, "relais: attention, l'horloge de cet appareil diffère de %lld s de "
