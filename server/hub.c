@@ -789,6 +789,17 @@ pull_ref(pull_cache *pc, rl_txn *txn, const rl_device *dev, uint8_t tag, const u
 		return RL_OK;
 	if ((e = cache_get(pc, txn, ref, &rec)) != RL_OK)
 		return e;
+	if (dev->role != RL_ROLE_HQ && !rec->erased) {
+		char owner[RL_ANTENNA_MAX + 1];
+
+		/* Need-to-know: a feed still holds the changes of a situation
+		 * reassigned away since; they are not sent (a device that holds
+		 * it drops it at the 'D' further on, and one enrolled after the
+		 * move never sees its content). An erasure always goes out. */
+		record_antenna(rec, owner);
+		if (strcmp(owner, dev->antenna) != 0)
+			return RL_OK;
+	}
 	if ((op = rl_record_lookup(rec, rl_get_be64(ref + RL_SIT_BYTES), &id)) == NULL)
 		return RL_OK;
 	rl_mpw_init(&w, entries);
