@@ -15,7 +15,8 @@
 #      tokens refused (and a wrong attempt does not burn the token);
 #   6. scope: a device of antenna A cannot write to antenna B's situation,
 #      open a situation for B, forge another device's authorship, nor pull
-#      B's situations;
+#      B's situations; a device enrolled after a situation left its antenna
+#      never receives that situation's content;
 #   7. clocks: operations stamped beyond the skew bound (1 h) are refused,
 #      within it accepted; a real client whose hybrid clock was dragged ahead
 #      by an imported file gets its change restamped and accepted.
@@ -239,6 +240,20 @@ for c in a1 m1; do
 done
 run a2 sync
 assert_no_match "$(sits_of a2)" "^$SA$" "a2 never holds A1's situation"
+# A situation moved from A2 to A3: a device of A2 enrolled after the move
+# gets the order to drop it, never its content.
+SM="$(r a2 new --kind coordination --initials SM)"
+r a2 log "$SM" --type note "written while it was A2's" >/dev/null
+r a2 sync >/dev/null
+r a2 assign "$SM" A3 >/dev/null
+r a2 sync >/dev/null
+raw_enroll late A2 mobile
+out="$(raw late hello pull)"
+assert_match "$out" "dropped=.*$SM" "late A2 device told to drop the moved situation"
+assert_no_match "$(printf '%s\n' "$out" | sed -n 's/.* sits=\([^ ]*\).*/\1/p')" "$SM" \
+	"late A2 device never receives the moved situation's content"
+out="$(raw ra hello pull)"
+assert_no_match "$out" "$SM" "A1 device never hears of A2's moved situation"
 
 # ---- 7. clocks
 out="$(raw ra hello ahead:7200000 new:A1)"

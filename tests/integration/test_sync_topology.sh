@@ -11,6 +11,8 @@
 #            the conflicts must be kept on every replica;
 #   round 2  the A2 antenna logs on one of its situations, then assigns it
 #            to A3: it must leave A2 and reach A3 whole, journal included;
+#            the A1 antenna assigns another to A5 while the A1 mobile still
+#            writes to it offline: that late work must follow it to A5;
 #   round 3  the A1 mobile erases a situation while the A1 antenna and hq
 #            still write to it: the erasure must win everywhere.
 # After a final quiescent pass (everyone syncs twice) the test checks:
@@ -171,6 +173,9 @@ EX="$NEW_ID"
 log_entry a1 "$EX" note "note qui sera effacée"
 new_sit a2 A2 --kind coordination --initials RS --problem logement
 RS="$NEW_ID"
+new_sit a1 A1 --kind orientation --initials RA --problem justice
+RA="$NEW_ID"
+log_entry a1 "$RA" note "ouverture par l'antenne"
 log_entry a2 "$RS" appel "appel du CCAS"
 log_entry a2 "$RS" vad "visite à domicile"
 shuffle "${CLIENTS[@]}"
@@ -193,6 +198,12 @@ for ROUND in $(seq 1 $ROUNDS); do
 		log_entry a2 "$RS" orientation "orientation vers A3"
 		r a2 assign "$RS" A3 >/dev/null
 		OWNER[$RS]=A3
+		# The A1 antenna hands RA to A5 while the mobile, offline, still
+		# writes to it: the mobile's late work must follow RA to A5.
+		r a1 assign "$RA" A5 >/dev/null
+		OWNER[$RA]=A5
+		log_entry m1 "$RA" vad "visite pendant le transfert"
+		r m1 set "$RA" living=foyer >/dev/null
 		;;
 	3)
 		r m1 erase "$EX" --confirm >/dev/null
@@ -306,6 +317,14 @@ assert_eq "$(r a3 show "$RS" --json | jq -r '.journal | length')" "$(printf '%s\
 	"reassigned situation arrived with its whole journal"
 assert_match "$(r a3 show "$RS" --json | jq -r '.journal[].text')" "appel du CCAS" "journal written on A2 before the reassignment"
 
+for c in a1 m1; do
+	run "$c" show "$RA"
+	assert_eq "$RC" 1 "$c: situation handed to A5 gone from A1's devices"
+done
+assert_match "$(r a5 show "$RA" --json | jq -r '.journal[].text')" "visite pendant le transfert" \
+	"the mobile's late journal entry followed the situation to A5"
+assert_eq "$(r a5 show "$RA" --json | jq -r .living)" foyer "the mobile's late field followed it too"
+
 # The erasure: on no replica.
 for c in "${CLIENTS[@]}"; do
 	run "$c" show "$EX"
@@ -313,6 +332,21 @@ for c in "${CLIENTS[@]}"; do
 	assert_match "$ERR" "effacée|inconnue" "$c: show says erased or unknown"
 	assert_no_match "$(sits_of "$c")" "^$EX$" "$c: erased situation not listed"
 done
+
+# Byte-identical replicas: the A1 antenna, the A1 mobile and a new A1
+# device enrolled only now hold exactly the same changes, tombstone of the
+# erased situation included (export-changes minus its 51-byte header,
+# which names the device).
+mkclient m2 A1 mobile
+sync_client m2
+assert_eq "$(sits_of m2 | tr '\n' ' ')" "$(expected_of A1 | tr '\n' ' ')" "new A1 device pulls exactly A1's situations"
+for c in a1 m1 m2; do
+	"$RELAIS" --store "$T/$c" export-changes - | tail -c +52 >"$T/changes.$c"
+done
+cmp -s "$T/changes.a1" "$T/changes.m1" || fail "a1 and m1 do not hold byte-identical changes"
+ok
+cmp -s "$T/changes.a1" "$T/changes.m2" || fail "a1 and the new m2 do not hold byte-identical changes"
+ok
 
 echo "seed $SEED, $NSITS situations, $NENTRIES journal entries"
 done_ok

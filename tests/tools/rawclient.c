@@ -26,7 +26,9 @@
  *   hello            handshake (HELLO/WELCOME)
  *   ping             sealed PING
  *   pull[:CURSOR]    PULLs from CURSOR (0) until `more` is false; prints the
- *                    entries, drops, final cursor and the situations seen
+ *                    entries, drops, final cursor, the situations whose
+ *                    changes were received (sits=) and those to drop
+ *                    (dropped=), comma-separated
  *   new:ANTENNA      PUSH a new situation of ANTENNA (six register writes
  *                    and a journal entry); whatever the answer, a second
  *                    line "new sit HEX" names the situation
@@ -406,13 +408,14 @@ step_pull(raw *r, uint64_t cursor)
 	rl_pull_entry *en = malloc(RL_PULL_MAX_ENTRIES * sizeof(*en));
 	rl_opid *pool = malloc(RL_BATCH_MAX_REFS * sizeof(*pool));
 	uint8_t (*sits)[RL_SIT_BYTES] = malloc(RAW_PULL_MAX_SITS * RL_SIT_BYTES);
+	uint8_t (*dropped)[RL_SIT_BYTES] = malloc(RAW_PULL_MAX_SITS * RL_SIT_BYTES);
 	size_t nsits = 0, total = 0, drops = 0;
 	bool more = true;
 	rl_buf req, body;
 
 	rl_buf_init(&req);
 	rl_buf_init(&body);
-	if (en == NULL || pool == NULL || sits == NULL) {
+	if (en == NULL || pool == NULL || sits == NULL || dropped == NULL) {
 		printf("pull error local-nomem\n");
 		goto out;
 	}
@@ -433,15 +436,19 @@ step_pull(raw *r, uint64_t cursor)
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++) {
-			const uint8_t *s = en[i].drop ? en[i].sit : en[i].op.sit;
 			size_t k;
 
-			drops += en[i].drop;
+			if (en[i].drop) {
+				if (drops < RAW_PULL_MAX_SITS)
+					memcpy(dropped[drops], en[i].sit, RL_SIT_BYTES);
+				drops++;
+				continue;
+			}
 			for (k = 0; k < nsits; k++)
-				if (memcmp(sits[k], s, RL_SIT_BYTES) == 0)
+				if (memcmp(sits[k], en[i].op.sit, RL_SIT_BYTES) == 0)
 					break;
 			if (k == nsits && nsits < RAW_PULL_MAX_SITS)
-				memcpy(sits[nsits++], s, RL_SIT_BYTES);
+				memcpy(sits[nsits++], en[i].op.sit, RL_SIT_BYTES);
 		}
 		total += n;
 		if (next == cursor && n == 0)
@@ -456,11 +463,19 @@ step_pull(raw *r, uint64_t cursor)
 		rl_hex_encode(sits[k], RL_SIT_BYTES, hex);
 		printf("%s%s", k ? "," : "", hex);
 	}
+	printf(" dropped=");
+	for (size_t k = 0; k < drops && k < RAW_PULL_MAX_SITS; k++) {
+		char hex[2 * RL_SIT_BYTES + 1];
+
+		rl_hex_encode(dropped[k], RL_SIT_BYTES, hex);
+		printf("%s%s", k ? "," : "", hex);
+	}
 	printf("\n");
 out:
 	free(en);
 	free(pool);
 	free(sits);
+	free(dropped);
 	rl_buf_fini(&req);
 	rl_buf_fini(&body);
 }
