@@ -387,7 +387,8 @@ record_antenna(const rl_record *rec, char out[RL_ANTENNA_MAX + 1])
 	rl_bytes a = rl_record_get(rec, RL_F_ANTENNA);
 	size_t n = a.len > RL_ANTENNA_MAX ? RL_ANTENNA_MAX : a.len;
 
-	memcpy(out, a.p, n);
+	if (n > 0)
+		memcpy(out, a.p, n);
 	out[n] = '\0';
 	if (!rl_antenna_valid(out))
 		out[0] = '\0';
