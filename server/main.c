@@ -471,6 +471,10 @@ cmd_report(const opts *o)
 	ro.antenna = o->antenna;
 	ro.format = o->format ? o->format : "text";
 	ro.output = o->output;
+	/* A usage error is a usage error even when the store is missing. */
+	if (strcmp(ro.format, "text") != 0 && strcmp(ro.format, "csv") != 0 &&
+	    strcmp(ro.format, "json") != 0 && strcmp(ro.format, "html") != 0)
+		return usage_error("format inconnu (text, csv, json ou html)", ro.format);
 	if ((e = open_hub(o, &hub)) != RL_OK)
 		return fail(store_dir(o), e);
 	rc = rl_report_main(&hub, &ro);
