@@ -19,6 +19,7 @@
  * Exit status: 0 success, 1 a user error (a one-line French message on
  * stderr), 2 a usage error (unknown command or option, missing argument).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -456,6 +457,9 @@ main(int argc, char **argv)
 
 	memset(&cli, 0, sizeof(cli));
 	cli.log_level = -1;
+	/* A file-size limit (ulimit -f) must fail a write with EFBIG, which the
+	 * store reports as a full disk, rather than kill the program mid-edit. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (rl_crypto_init() != RL_OK)
 		return rl_cli_fail("initialisation de la cryptographie impossible");
 	rc = run(argc, argv, &cli);

@@ -36,7 +36,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -51,6 +53,7 @@
 #define STORE_LOCK_FILE "lock.mdb"
 #define STORE_MAX_DBS (RL_T__COUNT + 1) /* the tables and the keyring */
 #define STORE_AD_BYTES (1 + RL_STORE_MAX_KEY)
+#define STORE_FULL_MARGIN ((uint64_t)1 << 20) /* less room than this: "full" */
 
 #define KEYRING_DB "keyring"
 #define KEYRING_AD "relais-keyring-v1"
@@ -769,6 +772,32 @@ fail:
 	return e;
 }
 
+/*
+ * Whether the data file has no room left to grow. LMDB reports a short
+ * write of its pages as EIO, and a short write is what a filling disk or
+ * a file-size limit (RLIMIT_FSIZE) gives when the pages straddle the end of
+ * the room: only the next write would fail with ENOSPC or EFBIG. A commit
+ * that fails with EIO while the file system has less than a margin left, or
+ * while the file reaches its size limit, is therefore a full disk.
+ */
+static bool
+store_no_room(MDB_env *env)
+{
+	mdb_filehandle_t fd;
+	struct statvfs vfs;
+	struct rlimit rl;
+	struct stat sb;
+
+	if (mdb_env_get_fd(env, &fd) != 0)
+		return false;
+	if (fstatvfs(fd, &vfs) == 0 &&
+	    (uint64_t)(geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail) * vfs.f_frsize <
+	        STORE_FULL_MARGIN)
+		return true;
+	return getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	       fstat(fd, &sb) == 0 && (uint64_t)sb.st_size + STORE_FULL_MARGIN >= rl.rlim_cur;
+}
+
 /* Closes the cursors left open; must run before the LMDB txn ends. */
 static void
 txn_close_cursors(rl_txn *txn)
@@ -796,7 +825,9 @@ rl_store_commit(rl_txn *txn)
 		mdb_txn_abort(txn->txn);
 	} else {
 		/* mdb_txn_commit frees the txn even when it fails. */
-		e = store_err(mdb_txn_commit(txn->txn));
+		int rc = mdb_txn_commit(txn->txn);
+
+		e = rc == EIO && store_no_room(txn->st->env) ? RL_EFULL : store_err(rc);
 	}
 	txn_free(txn);
 	return e;

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -583,6 +584,10 @@ main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	rl_log_setup("relais-server", RL_LOG_INFO);
+	/* A file-size limit (ulimit -f) must fail a write with EFBIG, which the
+	 * store reports as a full disk (error "full"), rather than kill the
+	 * server in the middle of a commit. */
+	signal(SIGXFSZ, SIG_IGN);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage_text, stdout);
