@@ -429,6 +429,9 @@ cmd_backup(const opts *o)
 		    (e = rl_hub_open(o->args[0], &sec, &hub)) == RL_OK) {
 			e = rl_epoch_mark_copy(&hub);
 			rl_hub_close(&hub);
+			/* Nobody else has the copy open: its lock file is noise. */
+			snprintf(dst, sizeof(dst), "%s/lock.mdb", o->args[0]);
+			unlink(dst);
 		}
 		rl_wipe(key, sizeof(key));
 		if (e != RL_OK)
@@ -475,7 +478,11 @@ cmd_report(const opts *o)
 	/* A usage error is a usage error even when the store is missing. */
 	if (strcmp(ro.format, "text") != 0 && strcmp(ro.format, "csv") != 0 &&
 	    strcmp(ro.format, "json") != 0 && strcmp(ro.format, "html") != 0)
-		return usage_error("format inconnu (text, csv, json ou html)", ro.format);
+	{
+		fprintf(stderr, "relais-server: format inconnu : %s (text, csv, json ou html)\n",
+		        ro.format);
+		return 2;
+	}
 	if ((e = open_hub(o, &hub)) != RL_OK)
 		return fail(store_dir(o), e);
 	rc = rl_report_main(&hub, &ro);
