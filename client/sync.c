@@ -26,6 +26,11 @@ typedef struct rl_sync_conn {
 	rl_sync_progress p;
 	rl_sync_stats st;
 	rl_hs_server_info srv; /* what WELCOME said */
+	/* Pull decoding space, allocated at the first pull and kept for the
+	 * session: a no-op sync then costs no allocation. */
+	rl_pull_entry *en;
+	rl_op *run;
+	rl_opid *pool;
 } conn;
 
 static void
@@ -36,6 +41,12 @@ conn_close(conn *c)
 	rl_buf_fini(&c->req);
 	rl_buf_fini(&c->resp);
 	rl_buf_fini(&c->body);
+	free(c->en);
+	free(c->run);
+	free(c->pool);
+	c->en = NULL;
+	c->run = NULL;
+	c->pool = NULL;
 }
 
 /* Reads the pinned server (url and key). RL_ENOSTORE if not enrolled. */
@@ -351,9 +362,9 @@ static rl_err
 pull_batch(conn *c, rl_replica *rp, const rl_sync_opts *o, bool *more, size_t *got,
            size_t *dropped)
 {
-	rl_pull_entry *en = NULL;
-	rl_opid *pool = NULL;
-	rl_op *run = NULL;
+	rl_pull_entry *en;
+	rl_opid *pool;
+	rl_op *run;
 	uint64_t cursor, next;
 	rl_txn *txn = NULL;
 	size_t n = 0;
@@ -361,12 +372,15 @@ pull_batch(conn *c, rl_replica *rp, const rl_sync_opts *o, bool *more, size_t *g
 
 	*got = 0;
 	*more = false;
-	if ((en = malloc(RL_PULL_MAX_ENTRIES * sizeof(*en))) == NULL ||
-	    (run = malloc(RL_PULL_MAX_ENTRIES * sizeof(*run))) == NULL ||
-	    (pool = malloc(RL_BATCH_MAX_REFS * sizeof(*pool))) == NULL) {
-		e = RL_ENOMEM;
-		goto out;
-	}
+	if (c->en == NULL && (c->en = malloc(RL_PULL_MAX_ENTRIES * sizeof(*c->en))) == NULL)
+		return RL_ENOMEM;
+	if (c->run == NULL && (c->run = malloc(RL_PULL_MAX_ENTRIES * sizeof(*c->run))) == NULL)
+		return RL_ENOMEM;
+	if (c->pool == NULL && (c->pool = malloc(RL_BATCH_MAX_REFS * sizeof(*c->pool))) == NULL)
+		return RL_ENOMEM;
+	en = c->en;
+	run = c->run;
+	pool = c->pool;
 	if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) != RL_OK)
 		goto out;
 	e = rl_meta_get_u64(txn, "cursor", &cursor);
@@ -400,9 +414,6 @@ pull_batch(conn *c, rl_replica *rp, const rl_sync_opts *o, bool *more, size_t *g
 		*got = n;
 out:
 	rl_store_abort(txn);
-	free(en);
-	free(run);
-	free(pool);
 	return e;
 }
 
