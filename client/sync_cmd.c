@@ -121,6 +121,7 @@ sync_watch(rl_cli *cli, rl_replica *rp, rl_sync_opts *o)
 	uint64_t bmax = cfg->backoff_max_ms ? cfg->backoff_max_ms : BACKOFF_MAX_MS;
 	uint64_t backoff;
 	rl_err last = RL_OK;
+	bool first = true;
 	struct sigaction sa;
 
 	/* Only one bound set, beyond the other's default: the set one wins. */
@@ -142,11 +143,12 @@ sync_watch(rl_cli *cli, rl_replica *rp, rl_sync_opts *o)
 		if (o->progress && (st.pushed || st.pulled))
 			fputc('\n', stderr);
 		if (e == RL_OK) {
-			if (last != RL_OK || st.pushed || st.pulled)
+			if (first || last != RL_OK || st.pushed || st.pulled)
 				rl_log(RL_LOG_INFO, "synced: %zu changes sent, %zu received", st.pushed,
 				       st.pulled);
 			backoff = bmin;
 			last = e;
+			first = false;
 			sleep_ms(interval);
 			continue;
 		}
