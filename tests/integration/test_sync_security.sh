@@ -4,15 +4,17 @@
 #
 #   1. unenrolled devices: a store never enrolled, a device the server does
 #      not know (enrolled at another HQ), and forged HELLOs from unknown keys
-#      are refused; nothing of theirs is stored;
+#      are refused; nothing of theirs is stored; and the other way round, a
+#      client refuses a server that is not the one it pinned;
 #   2. revocation: a revoked device is refused at its next sync, and a
 #      session already open is cut at its next request;
 #   3. a tampered byte (session counter, ciphertext, tag) in a sealed PUSH:
 #      refused, session closed, nothing stored;
 #   4. a replayed (or reordered) sealed frame: refused, session closed,
 #      nothing applied twice;
-#   5. enrollment tokens: one use only; wrong secret, unknown and malformed
-#      tokens refused (and a wrong attempt does not burn the token);
+#   5. enrollment tokens: one use only; wrong secret, unknown, malformed and
+#      expired (made 25 h ago, with faketime) tokens refused; a wrong attempt
+#      does not burn the token;
 #   6. scope: a device of antenna A cannot write to antenna B's situation,
 #      open a situation for B, forge another device's authorship, nor pull
 #      B's situations; a device enrolled after a situation left its antenna
@@ -130,6 +132,25 @@ assert_no_match "$out" "^new ok" "HELLO with a stolen device id cannot push"
 assert_no_match "$out" "^ping ok" "HELLO with a stolen device id cannot ping"
 assert_not_stored "$(sit_in "$out" new)" "push under a stolen device id"
 
+# A server that is not the one pinned at enrollment, even one that knows
+# the device (anyone holding a token can register a public key), is
+# refused by the client: its WELCOME cannot prove the pinned key.
+mkclient victim A1 antenna
+printf 'pk %s\nsk %064d\n' "$(device_of victim)" 1 >"$T/victim-pub"
+S_VICTIM="$(r victim new --kind coordination --initials VI)"
+server_stop
+server_start srv2 "$PORT2"
+out="$("$RAW" enroll "$URL" "$T/victim-pub" "$(RS_STORE=srv2 enroll_token A1 antenna)")"
+assert_match "$out" "^enroll ok" "the impostor knows the victim's public key"
+P_VICTIM="$(pending_of victim)"
+expect_refused victim "clé du serveur ne correspond pas" sync
+assert_eq "$(pending_of victim)" "$P_VICTIM" "nothing pushed to the impostor"
+server_stop
+server_start srv "$PORT2"
+r victim sync >/dev/null
+hq_sync
+assert_match "$(sits_of hq)" "^$S_VICTIM$" "the real server gets it afterwards"
+
 # ---- 2. revocation
 mkclient rv A2 antenna
 r rv new --kind coordination --initials RV >/dev/null
@@ -207,6 +228,18 @@ assert_eq "$("$RAW" enroll "$URL" "$T/t3" "$TOK")" "enroll error token plain" "u
 assert_eq "$(rs devices --json | jq '[.[] | select(.antenna == "A3")] | length')" 1 "one device enrolled with one token"
 r t1 sync >/dev/null
 ok
+# Tokens expire after 24 h: one made 25 h ago (the admin command run under
+# libfaketime) is refused, one made 23 h ago still works.
+if command -v faketime >/dev/null; then
+	OLD="$(faketime -f '-25h' "$SERVER" --store "$T/srv" enroll --antenna A3 --role antenna | tail -n1)"
+	RECENT="$(faketime -f '-23h' "$SERVER" --store "$T/srv" enroll --antenna A3 --role antenna | tail -n1)"
+	r t4 init --antenna A3 --role antenna >/dev/null
+	expect_refused t4 "jeton refusé" enroll --server "$URL" --token "$OLD"
+	r t4 enroll --server "$URL" --token "$RECENT" >/dev/null
+	ok
+else
+	echo "note: faketime missing, token expiry not checked"
+fi
 
 # ---- 6. scope: antenna A1 against antenna A2's situation
 CA="$(server_dev "$(raw_dev ra)" changes)"

@@ -33,6 +33,8 @@
  *                    and a journal entry); whatever the answer, a second
  *                    line "new sit HEX" names the situation
  *   reg:SIT:FIELD:V  PUSH one register write on situation SIT (then "reg sit")
+ *   fill:SIT:N       PUSH N set additions (referrers) to SIT, in full
+ *                    batches; prints the total applied or the first refusal
  *   author:HEX       later operations claim this author (a forgery)
  *   ahead:MS         later operations are stamped MS in the future
  *   tamper[:OFF]     the next sealed frame gets byte OFF flipped; a negative
@@ -402,6 +404,62 @@ step_reg(raw *r, const char *arg)
 	return 0;
 }
 
+static int
+step_fill(raw *r, const char *arg)
+{
+	char hex[2 * RL_SIT_BYTES + 1], elems[RL_BATCH_MAX_OPS][24];
+	uint8_t sit[RL_SIT_BYTES];
+	uint64_t total = 0, applied, upto, n;
+	rl_op *ops = calloc(RL_BATCH_MAX_OPS, sizeof(*ops));
+	rl_buf req, body;
+	const char *colon = strchr(arg, ':');
+	int rc = 0;
+
+	if (ops == NULL)
+		return 1;
+	if (colon == NULL || (size_t)(colon - arg) != 2 * RL_SIT_BYTES ||
+	    rl_hex_decode(arg, 2 * RL_SIT_BYTES, sit, RL_SIT_BYTES) != RL_OK) {
+		free(ops);
+		return usage();
+	}
+	memcpy(hex, arg, 2 * RL_SIT_BYTES);
+	hex[2 * RL_SIT_BYTES] = '\0';
+	n = strtoull(colon + 1, NULL, 10);
+	rl_buf_init(&req);
+	rl_buf_init(&body);
+	while (n > 0) {
+		size_t k = n < RL_BATCH_MAX_OPS ? (size_t)n : RL_BATCH_MAX_OPS;
+
+		for (size_t i = 0; i < k; i++) {
+			memset(&ops[i], 0, sizeof(ops[i]));
+			ops[i].kind = RL_OP_ADD;
+			ops[i].field = RL_SET_REFERRERS;
+			op_stamp(r, &ops[i], sit, (uint32_t)i);
+			snprintf(elems[i], sizeof(elems[i]), "f%llu", (unsigned long long)ops[i].id.ctr);
+			ops[i].value = RL_BYTES(elems[i], strlen(elems[i]));
+		}
+		rl_buf_reset(&req);
+		if (rl_msg_push_encode(ops, k, &req) != RL_OK) {
+			printf("fill error local-encode\n");
+			break;
+		}
+		if (!raw_call(r, "fill", rl_buf_view(&req), &body))
+			break;
+		if (rl_msg_push_ok_decode(rl_buf_view(&body), &applied, &upto) != RL_OK) {
+			printf("fill error badbody\n");
+			break;
+		}
+		total += applied;
+		n -= k;
+	}
+	if (n == 0)
+		printf("fill ok applied=%llu sit=%s\n", (unsigned long long)total, hex);
+	rl_buf_fini(&req);
+	rl_buf_fini(&body);
+	free(ops);
+	return rc;
+}
+
 static void
 step_pull(raw *r, uint64_t cursor)
 {
@@ -577,6 +635,8 @@ cmd_session(int argc, char **argv)
 			step_new(&r, a + 4);
 		else if (strncmp(a, "reg:", 4) == 0)
 			rc = step_reg(&r, a + 4);
+		else if (strncmp(a, "fill:", 5) == 0)
+			rc = step_fill(&r, a + 5);
 		else if (strncmp(a, "author:", 7) == 0) {
 			if (rl_hex_decode(a + 7, strlen(a + 7), r.author, RL_DEV_BYTES) != RL_OK)
 				rc = usage();
