@@ -91,6 +91,71 @@ else
 	echo "note: systemd-analyze missing, units not verified"
 fi
 
+# ---- 0b. make install, staged (PREFIX and DESTDIR; nothing rebuilt) ----
+make -s -C "$ROOT" -o all install BUILD="$BUILD" PREFIX=/opt/relais DESTDIR="$T/root" >"$T/install.log" 2>&1 ||
+	fail "make install: $(tail -n 5 "$T/install.log")"
+for f in bin/relais bin/relais-server share/relais/server.conf.example \
+	share/relais/relais.conf.example share/relais/provision-hq.sh share/relais/enroll-device.sh \
+	share/relais/restore.sh share/relais/backup.sh share/relais/lib.sh \
+	lib/systemd/system/relais-server.service lib/systemd/system/relais-sync.service; do
+	[ -e "$T/root/opt/relais/$f" ] || fail "make install did not install $f"
+done
+ok
+assert_eq "$(grep -h '^ExecStart=' "$T/root/opt/relais/lib/systemd/system/relais-server.service")" \
+	"ExecStart=/opt/relais/bin/relais-server run" "units carry the installation's paths"
+assert_match "$("$T/root/opt/relais/bin/relais" --version)" "^relais [0-9]+\.[0-9]+\.[0-9]+$" "relais --version"
+assert_match "$("$T/root/opt/relais/bin/relais-server" --version)" "^relais-server [0-9]+\.[0-9]+\.[0-9]+$" \
+	"relais-server --version"
+# Every key of both programs is documented in its example, and the
+# examples, uncommented, are valid configurations.
+for k in listen store key_file log_level max per_device idle_timeout workers contexts clock_skew \
+	pull_max_entries write_group_ops; do
+	grep -q "^;$k = " "$DEPLOY/server.conf.example" || fail "server.conf.example lacks $k"
+done
+for k in store key_file log_level server interval backoff_min backoff_max timeout push_ops push_bytes; do
+	grep -q "^;$k = " "$DEPLOY/relais.conf.example" || fail "relais.conf.example lacks $k"
+done
+ok
+sed 's/^;\([a-z_]* = \)/\1/' "$DEPLOY/server.conf.example" >"$T/server.conf"
+sed 's/^;\([a-z_]* = \)/\1/' "$DEPLOY/relais.conf.example" >"$T/relais.conf"
+out="$("$SERVER" --config "$T/server.conf" --store "$T/none" devices 2>&1)" || true
+assert_no_match "$out" "configuration" "server.conf.example, uncommented, is accepted"
+out="$("$RELAIS" --config "$T/relais.conf" --store "$T/none" --key-file /dev/null list 2>&1)" || true
+assert_no_match "$out" "configuration" "relais.conf.example, uncommented, is accepted"
+printf '[server]\nlisten = tcp://127.0.0.1:7401\nbogus = 1\n' >"$T/bad.conf"
+set +e
+out="$("$SERVER" --config "$T/bad.conf" devices 2>&1)"
+rc=$?
+set -e
+assert_eq "$rc" 1 "a bad server configuration stops relais-server"
+assert_eq "$out" "relais-server: configuration $T/bad.conf : ligne 3 : clé inconnue « bogus » dans [server]" \
+	"with the line"
+# Precedence: command line, then environment, then file, then default.
+printf '[client]\nstore = %s/from-file\n' "$T" >"$T/prec.conf"
+where() { # the store a command would open, from its error message
+	sed -n 's/.*aucun magasin de données dans \([^ ]*\).*/\1/p' <<<"$1"
+}
+out="$("$RELAIS" --config "$T/prec.conf" --key-file /dev/null list 2>&1)" || true
+assert_eq "$(where "$out")" "$T/from-file" "the file's store"
+out="$(RELAIS_STORE="$T/from-env" "$RELAIS" --config "$T/prec.conf" --key-file /dev/null list 2>&1)" || true
+assert_eq "$(where "$out")" "$T/from-env" "the environment over the file"
+out="$(RELAIS_STORE="$T/from-env" "$RELAIS" --config "$T/prec.conf" --store "$T/from-cli" \
+	--key-file /dev/null list 2>&1)" || true
+assert_eq "$(where "$out")" "$T/from-cli" "the command line over both"
+out="$(RELAIS_CONFIG="$T/prec.conf" "$RELAIS" --key-file /dev/null list 2>&1)" || true
+assert_eq "$(where "$out")" "$T/from-file" "\$RELAIS_CONFIG names the file"
+mkdir -p "$HOME/.config/relais" && cp "$T/prec.conf" "$HOME/.config/relais/relais.conf"
+out="$("$RELAIS" --key-file /dev/null list 2>&1)" || true
+assert_eq "$(where "$out")" "$T/from-file" "~/.config/relais/relais.conf by default"
+rm "$HOME/.config/relais/relais.conf"
+printf '[server]\nstore = %s/srv-file\n' "$T" >"$T/sprec.conf"
+out="$("$SERVER" --config "$T/sprec.conf" devices 2>&1)" || true
+assert_match "$out" "^relais-server: $T/srv-file :" "the server's file store"
+out="$(RELAIS_SERVER_STORE="$T/srv-env" "$SERVER" --config "$T/sprec.conf" devices 2>&1)" || true
+assert_match "$out" "^relais-server: $T/srv-env :" "the server's environment over its file"
+out="$(RELAIS_SERVER_CONFIG="$T/sprec.conf" "$SERVER" --store "$T/srv-cli" devices 2>&1)" || true
+assert_match "$out" "^relais-server: $T/srv-cli :" "the server's command line over both"
+
 # ---- 1. provisioning ----
 PORT=$((20000 + RANDOM % 40000))
 URL="tcp://127.0.0.1:$PORT"
