@@ -97,9 +97,23 @@ fuzz: fuzz-build
 clean:
 	rm -rf build build-asan build-fuzz
 
+# Programs; example configurations, deploy scripts and docs in share/relais;
+# systemd units (with this PREFIX's paths) in lib/systemd/system.
+SHAREDIR ?= $(PREFIX)/share/relais
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 deploy/*.example deploy/lib.sh README.md proto/PROTOCOL.md $(DESTDIR)$(SHAREDIR)/
+	install -m 755 $(filter-out deploy/lib.sh,$(wildcard deploy/*.sh)) $(DESTDIR)$(SHAREDIR)/
+	for u in deploy/*.service deploy/*.timer; do \
+	  sed -e 's|/usr/local/bin|$(PREFIX)/bin|g' -e 's|/usr/local/share/relais|$(SHAREDIR)|g' $$u \
+	    >$(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
+
+# The quick start: what is missing installed (as root), built, then the
+# local network at work (deploy/demo.sh); DEMO_SHORT=1 for a short run.
+demo: all
+	RELAIS_BIN_DIR=$(BUILD) DEMO_SHORT=$(DEMO_SHORT) bash deploy/demo.sh
 
 $(BUILD)/bench/relais-bench: bench/relais_bench.c $(LIB)
 	@mkdir -p $(dir $@)
