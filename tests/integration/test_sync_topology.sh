@@ -5,7 +5,9 @@
 #
 # Rounds: every client writes offline (new situations, set, tag, log,
 # alert, close/reopen), interleaved at random with syncs in random order,
-# some clients syncing twice. Scripted events ride on the rounds:
+# some clients syncing twice; each round ends with more offline work and
+# all nine clients syncing at the same moment. Scripted events ride on the
+# rounds:
 #   round 1  the A1 antenna and the A1 mobile write the same field of the
 #            same situation concurrently (and hq and A1 another field):
 #            the conflicts must be kept on every replica;
@@ -138,6 +140,21 @@ sync_client() {
 	[ "$RC" -eq 0 ] || fail "round $ROUND: relais --store $1 sync exited $RC: $ERR"
 }
 
+# Everyone syncs at the same time (the server groups concurrent pushes in
+# one commit): every sync must succeed.
+sync_parallel() {
+	local c pids=() i=0
+	for c in "${CLIENTS[@]}"; do
+		"$RELAIS" --store "$T/$c" sync >/dev/null 2>"$T/par.$c.err" &
+		pids+=($!)
+		bg_track $!
+	done
+	for c in "${CLIENTS[@]}"; do
+		wait "${pids[$i]}" || fail "round $ROUND: $c's sync, run alongside the others, failed: $(cat "$T/par.$c.err")"
+		i=$((i + 1))
+	done
+}
+
 # Everyone syncs in a random order, then again in another: the first pass
 # pushes everything, the second pulls all of it.
 sync_all_twice() {
@@ -223,6 +240,10 @@ for ROUND in $(seq 1 $ROUNDS); do
 		s:*) sync_client "${a#s:}" ;;
 		esac
 	done
+	# Some more offline work, then all nine sync at once.
+	shuffle "${CLIENTS[@]}"
+	for c in "${SHUF[@]:0:4}"; do write_phase "$c"; done
+	sync_parallel
 done
 
 # ---- quiescence: everyone pushes, then everyone pulls
