@@ -374,7 +374,12 @@ handle_enroll(srv *s, job *j)
 	rl_buf_init(&out);
 	e = rl_hub_enroll(s->hub, rl_buf_view(&j->msg), rl_wall_ms(), &out);
 	if (e == RL_OK) {
-		rl_log(RL_LOG_INFO, "device enrolled");
+		rl_enroll_req q;
+		char dhex[2 * RL_DEV_BYTES + 1] = "?";
+
+		if (rl_enroll_parse(rl_buf_view(&j->msg), &q) == RL_OK)
+			hexid(q.device_pk, RL_DEV_BYTES, dhex);
+		rl_log(RL_LOG_INFO, "device %.16s enrolled", dhex);
 		rl_net_reply(j->req, rl_buf_view(&out));
 	} else {
 		rl_log(RL_LOG_WARN, "enrollment refused: %s", rl_strerror(e));
@@ -426,6 +431,13 @@ handle_pull(srv *s, job *j)
 		sess_slot *slot;
 
 		reply_sealed(s, j, rl_buf_view(&out));
+		if (nsits > 0) {
+			char dhex[2 * RL_DEV_BYTES + 1];
+
+			hexid(j->dev.pk, RL_DEV_BYTES, dhex);
+			rl_log(RL_LOG_INFO, "pull by device %.16s: changes of %zu situations sent", dhex,
+			       nsits);
+		}
 		pthread_mutex_lock(&s->smu);
 		if ((slot = sess_find(s, j->sid)) != NULL &&
 		    (nsits > 0 || now - slot->seen_written_ms > LAST_SEEN_EVERY_MS)) {
@@ -622,8 +634,10 @@ done:
 			if (r == RL_OK) {
 				rl_buf b;
 
-				rl_log(RL_LOG_DEBUG, "push from %.16s: %zu of %zu changes applied", dhex,
-				       j->applied, j->nops);
+				/* A push that changed something is an event; a replay is not. */
+				rl_log(j->applied ? RL_LOG_INFO : RL_LOG_DEBUG,
+				       "push from device %.16s: %zu of %zu changes applied", dhex, j->applied,
+				       j->nops);
 				rl_buf_init(&b);
 				rl_msg_push_ok_encode(j->applied, j->upto, &b);
 				reply_sealed(s, j, rl_buf_view(&b));
