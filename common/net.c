@@ -5,19 +5,35 @@
  * belongs to the handler until rl_net_reply(); the reply starts the send on
  * the context's aio and the callback goes back to receiving. Every socket
  * sets NNG_OPT_RECVMAXSZ: nng's default is unlimited (DEPS.md).
+ *
+ * A client watches its connection (a pipe notification): when the server
+ * goes away with a request in flight, nng would keep the request for a
+ * redial and wait out the whole timeout; the call is cancelled instead and
+ * fails at once with RL_EUNREACH. A call that starts while the connection
+ * is down waits a moment for the dialer to bring it back, no more.
  */
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
 
 #include "net.h"
+
+#define NET_REDIAL_WAIT_MS 1000 /* a call waits this long for a lost connection */
+#define NET_REDIAL_STEP_MS 10
 
 struct rl_net_client {
 	nng_socket sock;
 	nng_dialer dialer;
+	nng_aio *aio;      /* the call in flight */
+	int timeout_ms;
+	atomic_uint pipe;  /* id of the connection, 0 when none is known */
+	atomic_bool lost;  /* the connection closed and no other one came yet */
 };
 
 static rl_err
@@ -42,6 +58,23 @@ net_err(int rv)
 	}
 }
 
+/* On an nng thread: tracks the connection; its loss cancels the call in
+ * flight. A notification about an older connection changes nothing. */
+static void
+net_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	rl_net_client *c = arg;
+	unsigned id = (unsigned)nng_pipe_id(p);
+
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		atomic_store(&c->pipe, id);
+		atomic_store(&c->lost, false);
+	} else if (ev == NNG_PIPE_EV_REM_POST && atomic_compare_exchange_strong(&c->pipe, &id, 0)) {
+		atomic_store(&c->lost, true);
+		nng_aio_cancel(c->aio);
+	}
+}
+
 rl_err
 rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_net_client **out)
 {
@@ -51,11 +84,21 @@ rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_net_client **out
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return RL_ENOMEM;
-	if ((rv = nng_req0_open(&c->sock)) != 0) {
+	c->timeout_ms = timeout_ms;
+	atomic_init(&c->pipe, 0);
+	atomic_init(&c->lost, false);
+	if ((rv = nng_aio_alloc(&c->aio, NULL, NULL)) != 0) {
 		free(c);
 		return net_err(rv);
 	}
-	if ((rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, max_msg)) != 0 ||
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		nng_aio_free(c->aio);
+		free(c);
+		return net_err(rv);
+	}
+	if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, net_pipe_cb, c)) != 0 ||
+	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, net_pipe_cb, c)) != 0 ||
+	    (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, max_msg)) != 0 ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, 86400000)) != 0 ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, timeout_ms)) != 0 ||
@@ -69,8 +112,19 @@ rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_net_client **out
 	return RL_OK;
 fail:
 	nng_close(c->sock);
+	nng_aio_free(c->aio);
 	free(c);
 	return rv == NNG_EINVAL || rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? RL_EINVAL : RL_EUNREACH;
+}
+
+/* The result of the aio's operation; a cancel by a lost connection is
+ * RL_EUNREACH. */
+static rl_err
+call_err(rl_net_client *c, int rv)
+{
+	if (rv == NNG_ECANCELED && atomic_load(&c->lost))
+		return RL_EUNREACH;
+	return net_err(rv);
 }
 
 rl_err
@@ -80,14 +134,34 @@ rl_net_call(rl_net_client *c, rl_bytes req, rl_buf *resp)
 	int rv;
 	rl_err e;
 
+	for (int w = 0; atomic_load(&c->lost) && w < NET_REDIAL_WAIT_MS; w += NET_REDIAL_STEP_MS)
+		nng_msleep(NET_REDIAL_STEP_MS);
+	if (atomic_load(&c->lost))
+		return RL_EUNREACH;
 	if ((rv = nng_msg_alloc(&m, 0)) != 0)
 		return net_err(rv);
-	if ((rv = nng_msg_append(m, req.p, req.len)) != 0 || (rv = nng_sendmsg(c->sock, m, 0)) != 0) {
-		nng_msg_free(m); /* still ours when the send fails */
+	if ((rv = nng_msg_append(m, req.p, req.len)) != 0) {
+		nng_msg_free(m);
 		return net_err(rv);
 	}
-	if ((rv = nng_recvmsg(c->sock, &m, 0)) != 0)
-		return net_err(rv);
+	nng_aio_set_msg(c->aio, m);
+	nng_aio_set_timeout(c->aio, c->timeout_ms);
+	nng_send_aio(c->sock, c->aio);
+	nng_aio_wait(c->aio);
+	if ((rv = nng_aio_result(c->aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(c->aio)); /* still ours when the send fails */
+		return call_err(c, rv);
+	}
+	nng_aio_set_timeout(c->aio, c->timeout_ms);
+	nng_recv_aio(c->sock, c->aio);
+	/* Lost between the send and the start of the receive: the callback's
+	 * cancel found nothing to cancel. */
+	if (atomic_load(&c->lost))
+		nng_aio_cancel(c->aio);
+	nng_aio_wait(c->aio);
+	if ((rv = nng_aio_result(c->aio)) != 0)
+		return call_err(c, rv);
+	m = nng_aio_get_msg(c->aio);
 	rl_buf_reset(resp);
 	e = rl_buf_append(resp, nng_msg_body(m), nng_msg_len(m));
 	nng_msg_free(m);
@@ -99,7 +173,8 @@ rl_net_close(rl_net_client *c)
 {
 	if (c == NULL)
 		return;
-	nng_close(c->sock);
+	nng_close(c->sock); /* no more pipe callbacks after this */
+	nng_aio_free(c->aio);
 	free(c);
 }
 
