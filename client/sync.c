@@ -261,7 +261,7 @@ push_batch(conn *c, rl_replica *rp, const rl_sync_opts *o, size_t *sent)
 {
 	uint32_t max_ops = o->push_ops ? o->push_ops : RL_SYNC_PUSH_OPS;
 	size_t max_bytes = o->push_bytes ? o->push_bytes : RL_SYNC_PUSH_BYTES;
-	uint64_t last = 0, applied, upto;
+	uint64_t *ctrs = NULL, applied, upto;
 	rl_buf ops, v;
 	rl_bytes *views = NULL;
 	size_t *offs = NULL, n = 0;
@@ -276,7 +276,8 @@ push_batch(conn *c, rl_replica *rp, const rl_sync_opts *o, size_t *sent)
 	rl_buf_init(&ops);
 	rl_buf_init(&v);
 	if ((offs = malloc((max_ops + 1) * sizeof(*offs))) == NULL ||
-	    (views = malloc(max_ops * sizeof(*views))) == NULL) {
+	    (views = malloc(max_ops * sizeof(*views))) == NULL ||
+	    (ctrs = malloc(max_ops * sizeof(*ctrs))) == NULL) {
 		e = RL_ENOMEM;
 		goto out;
 	}
@@ -291,7 +292,7 @@ push_batch(conn *c, rl_replica *rp, const rl_sync_opts *o, size_t *sent)
 			e = RL_ECORRUPT;
 			break;
 		}
-		last = rl_get_be64(k.p);
+		ctrs[n] = rl_get_be64(k.p);
 		offs[n++] = ops.len;
 		if ((e = rl_buf_append(&ops, v.data, v.len)) != RL_OK)
 			break;
@@ -313,10 +314,11 @@ push_batch(conn *c, rl_replica *rp, const rl_sync_opts *o, size_t *sent)
 		goto out;
 	if ((e = rl_msg_push_ok_decode(rl_buf_view(&c->body), &applied, &upto)) != RL_OK)
 		goto out;
-	/* Acknowledged and durable on the server: drop what we sent. */
+	/* Acknowledged and durable on the server: what we sent moves to the
+	 * sent table (kept for a server restored from a backup). */
 	if ((e = rl_store_begin(rl_replica_store(rp), true, &txn)) != RL_OK)
 		goto out;
-	if ((e = rl_outbox_ack_txn(txn, last)) != RL_OK)
+	if ((e = rl_outbox_ack_entries_txn(txn, ctrs, views, n)) != RL_OK)
 		goto out;
 	e = rl_store_commit(txn);
 	txn = NULL;
@@ -331,6 +333,7 @@ out:
 	rl_buf_fini(&v);
 	free(offs);
 	free(views);
+	free(ctrs);
 	return e;
 }
 

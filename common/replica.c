@@ -719,25 +719,39 @@ rl_outbox_count(rl_replica *rp, size_t *n)
 static rl_err
 outbox_move(rl_txn *txn, rl_table from, rl_table to, uint64_t upto, size_t *n)
 {
+	uint64_t last;
 	rl_cursor *c;
 	rl_bytes k;
 	rl_buf v;
 	rl_err e;
 
 	*n = 0;
+	/* Counters only grow, so the entries usually go after the last one of
+	 * the destination, where an append is much cheaper than a put. */
+	if ((e = rl_cursor_open(txn, to, &c)) != RL_OK)
+		return e;
+	e = rl_cursor_last(c, &k, NULL);
+	last = e == RL_OK && k.len == 8 ? rl_get_be64(k.p) : 0;
+	rl_cursor_close(c);
+	if (e != RL_OK && e != RL_ENOTFOUND)
+		return e;
 	if ((e = rl_cursor_open(txn, from, &c)) != RL_OK)
 		return e;
 	rl_buf_init(&v);
 	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
 	     e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v)) {
 		uint8_t key[8];
+		uint64_t ctr;
 
-		if (k.len != 8 || rl_get_be64(k.p) > upto)
+		if (k.len != 8 || (ctr = rl_get_be64(k.p)) > upto)
 			break;
 		memcpy(key, k.p, 8); /* k lives in the page, the put may move it */
-		if ((e = rl_store_put(txn, to, RL_BYTES(key, 8), rl_buf_view(&v))) != RL_OK ||
-		    (e = rl_cursor_del(c)) != RL_OK)
+		e = ctr > last ? rl_store_append(txn, to, RL_BYTES(key, 8), rl_buf_view(&v))
+		               : rl_store_put(txn, to, RL_BYTES(key, 8), rl_buf_view(&v));
+		if (e != RL_OK || (e = rl_cursor_del(c)) != RL_OK)
 			break;
+		if (ctr > last)
+			last = ctr;
 		(*n)++;
 	}
 	rl_buf_fini(&v);
@@ -751,6 +765,41 @@ rl_outbox_ack_txn(rl_txn *txn, uint64_t upto)
 	size_t n;
 
 	return outbox_move(txn, RL_T_OUTBOX, RL_T_SENT, upto, &n);
+}
+
+rl_err
+rl_outbox_ack_entries_txn(rl_txn *txn, const uint64_t *ctrs, const rl_bytes *vals, size_t n)
+{
+	uint64_t last;
+	rl_cursor *c;
+	rl_bytes k;
+	rl_err e;
+
+	if ((e = rl_cursor_open(txn, RL_T_SENT, &c)) != RL_OK)
+		return e;
+	e = rl_cursor_last(c, &k, NULL);
+	last = e == RL_OK && k.len == 8 ? rl_get_be64(k.p) : 0;
+	rl_cursor_close(c);
+	if (e != RL_OK && e != RL_ENOTFOUND)
+		return e;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t key[8];
+
+		rl_put_be64(key, ctrs[i]);
+		/* Gone meanwhile (an erasure purged it): its content must not
+		 * come back in the sent table. */
+		if ((e = rl_store_del(txn, RL_T_OUTBOX, RL_BYTES(key, 8))) == RL_ENOTFOUND)
+			continue;
+		if (e != RL_OK)
+			return e;
+		e = ctrs[i] > last ? rl_store_append(txn, RL_T_SENT, RL_BYTES(key, 8), vals[i])
+		                   : rl_store_put(txn, RL_T_SENT, RL_BYTES(key, 8), vals[i]);
+		if (e != RL_OK)
+			return e;
+		if (ctrs[i] > last)
+			last = ctrs[i];
+	}
+	return RL_OK;
 }
 
 rl_err

@@ -159,6 +159,15 @@ rl_err rl_outbox_count(rl_replica *rp, size_t *n);
 rl_err rl_outbox_ack_txn(rl_txn *txn, uint64_t upto);
 
 /*
+ * The same for the n entries with counters ctrs whose bytes the caller read
+ * from the outbox and pushed (vals, as read): they move to the sent table
+ * without being read again. An entry no longer in the outbox (an erasure
+ * purged it meanwhile) is skipped.
+ */
+rl_err rl_outbox_ack_entries_txn(rl_txn *txn, const uint64_t *ctrs, const rl_bytes *vals,
+                                 size_t n);
+
+/*
  * The server lost changes it had acknowledged (restored from a backup):
  * moves every sent entry back to the outbox, in txn, so that the next push
  * sends them again (the server applies them idempotently). *n counts them.
