@@ -215,8 +215,18 @@ rl_cmd_sync(rl_cli *cli)
 rl_cli_reach
 rl_sync_probe(rl_cli *cli, rl_replica *rp)
 {
-	(void)cli;
+	rl_sync_opts o = { 0 };
+	rl_sync_conn *c;
+	rl_err e;
+
 	if (!rl_sync_enrolled(rp))
 		return RL_CLI_REACH_UNKNOWN;
-	return rl_sync_ping(rp, 2000) == RL_OK ? RL_CLI_REACH_YES : RL_CLI_REACH_NO;
+	/* The server the configuration names, if any; never write the store. */
+	o.url = cli->cfg.server[0] != '\0' ? cli->cfg.server : NULL;
+	o.timeout_ms = 2000;
+	o.probe = true;
+	if ((e = rl_sync_connect(rp, &o, &c)) == RL_OK)
+		e = rl_sync_ping_conn(c);
+	rl_sync_disconnect(c);
+	return e == RL_OK ? RL_CLI_REACH_YES : RL_CLI_REACH_NO;
 }
