@@ -32,12 +32,15 @@
 #include <unistd.h>
 
 #include "client/cli.h"
+#include "proto/msg.h"
 
 #define RL_CHANGES_MAGIC "relais-changes"
 #define RL_CHANGES_VERSION 1
 #define RL_CHANGES_MAX_FILE ((size_t)256 << 20) /* bytes */
 #define RL_CHANGES_MAX_OPS 4000000u
-#define RL_CHANGES_MAX_SKEW_MS (24ull * 3600 * 1000)
+/* The server's bound: a change refused there for its clock may later be
+ * restamped by its author, so no replica may hold it under its old stamp. */
+#define RL_CHANGES_MAX_SKEW_MS ((uint64_t)RL_PROTO_SKEW_MS)
 
 /* ---- export ---- */
 
@@ -306,7 +309,8 @@ rl_cmd_import_changes(rl_cli *cli)
 
 		if (rl_hlc_ms(op->hlc) > limit) {
 			rc = rl_cli_fail("fichier refusé : %s contient des changements datés de plus "
-			                 "de 24 h dans le futur",
+			                 "d'une heure dans le futur (horloge de l'appareil d'origine en "
+			                 "avance)",
 			                 path);
 			goto out;
 		}

@@ -563,18 +563,44 @@ rl_err
 rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats)
 {
 	rl_sync_conn *c = NULL;
+	rl_sync_stats sum = { 0 };
 	rl_err e;
 
-	if (stats)
-		memset(stats, 0, sizeof(*stats));
-	if ((e = rl_sync_connect(rp, o, &c)) == RL_OK && (e = rl_sync_push_all(c)) == RL_OK &&
-	    (e = rl_sync_pull_all(c)) == RL_OK && (e = mark(rp, "last_sync", rl_wall_ms())) == RL_OK)
-		e = mark(rp, "clock_error", 0);
+	/*
+	 * A second attempt only when the server closed the session: after a
+	 * cut link, nng resends the request in flight on the new connection,
+	 * the server refuses it as a replay and closes the session, although
+	 * nothing is lost. A fresh session simply resumes.
+	 */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((e = rl_sync_connect(rp, o, &c)) == RL_OK && (e = rl_sync_push_all(c)) == RL_OK &&
+		    (e = rl_sync_pull_all(c)) == RL_OK &&
+		    (e = mark(rp, "last_sync", rl_wall_ms())) == RL_OK)
+			e = mark(rp, "clock_error", 0);
+		if (c != NULL) {
+			const rl_sync_stats *st = &c->st;
+
+			sum.pushed += st->pushed;
+			sum.pulled += st->pulled;
+			sum.dropped += st->dropped;
+			sum.bytes_sent += st->bytes_sent;
+			sum.bytes_recv += st->bytes_recv;
+			sum.op_bytes += st->op_bytes;
+			sum.server_time = st->server_time;
+			sum.skew_ms = st->skew_ms;
+			sum.server_restored |= st->server_restored;
+			sum.requeued += st->requeued;
+		}
+		rl_sync_disconnect(c);
+		c = NULL;
+		if (e != RL_ECLOSED)
+			break;
+		rl_log(RL_LOG_INFO, "session closed by the server, syncing again in a new one");
+	}
 	if (e == RL_ECLOCK)
 		mark(rp, "clock_error", 1);
-	if (stats && c)
-		*stats = c->st;
-	rl_sync_disconnect(c);
+	if (stats)
+		*stats = sum;
 	return e;
 }
 

@@ -464,6 +464,13 @@ rl_hub_check(rl_hub *hub, rl_txn *txn, const rl_device *dev, const rl_op *ops, s
 			break;
 		e = RL_OK;
 		record_antenna(&rec, owner);
+		/* A change-set that would overflow a record is refused alone,
+		 * here, rather than failing the whole commit group later. */
+		if (rec.nops + (j - i) > RL_MAX_RECORD_OPS) {
+			rl_record_fini(&rec);
+			e = RL_ETOOBIG;
+			break;
+		}
 		for (size_t k = 0; k < rec.nops && !foreign; k++)
 			foreign = memcmp(rec.ops[k]->id.dev, dev->pk, RL_DEV_BYTES) != 0;
 		if (rec.erased) {
