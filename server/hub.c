@@ -766,6 +766,8 @@ sits_unique(rl_buf *sits)
 {
 	size_t n = sits->len / RL_SIT_BYTES, u = 0;
 
+	if (n == 0)
+		return; /* data may be NULL, which qsort must not get (UBSan) */
 	qsort(sits->data, n, RL_SIT_BYTES, sit_cmp);
 	for (size_t i = 0; i < n; i++)
 		if (u == 0 || memcmp(sits->data + (u - 1) * RL_SIT_BYTES,
