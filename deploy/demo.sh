@@ -80,7 +80,7 @@ server_up() {
 	before=$(grep -c "serving on" "$DIR/logs/server.log" || true)
 	"$RELAIS_SERVER" --config "$DIR/net/hq/server.conf" run >>"$DIR/logs/server.log" 2>&1 &
 	SRV_PID=$!
-	for _ in $(seq 1 500); do
+	for _ in $(seq 1 1500); do
 		[ "$(grep -c "serving on" "$DIR/logs/server.log" || true)" -gt "$before" ] && return 0
 		kill -0 "$SRV_PID" 2>/dev/null || break
 		sleep 0.02

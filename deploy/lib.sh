@@ -39,11 +39,12 @@ rl_next() {
 	printf '   -> ensuite : %s\n' "$1"
 }
 
-# rl_wait_serving LOG URL PID: waits (10 s at most) until the server at URL
-# logs that it serves; 1 if it died or never did.
+# rl_wait_serving LOG URL PID: waits (30 s at most: a loaded machine, a
+# sanitized build) until the server at URL logs that it serves; 1 if it
+# died or never did.
 rl_wait_serving() {
 	local i
-	for i in $(seq 1 500); do
+	for i in $(seq 1 1500); do
 		grep -q "serving on $2" "$1" 2>/dev/null && return 0
 		kill -0 "$3" 2>/dev/null || return 1
 		sleep 0.02
@@ -56,6 +57,9 @@ rl_free_port() {
 	local p i
 	for i in $(seq 1 50); do
 		p=$((20000 + RANDOM % 40000))
+		if ss -ltn 2>/dev/null | grep -q ":$p[[:space:]]"; then
+			continue
+		fi
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0

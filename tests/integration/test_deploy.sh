@@ -63,7 +63,7 @@ start_hq() {
 	"$SERVER" --config "$NET/hq/server.conf" run >>"$SRV_LOG" 2>&1 &
 	SRV_PID=$!
 	bg_track "$SRV_PID"
-	for _ in $(seq 1 300); do
+	for _ in $(seq 1 1500); do
 		[ "$(grep -c "serving on $URL" "$SRV_LOG" 2>/dev/null)" -ge "$1" ] && return 0
 		kill -0 "$SRV_PID" 2>/dev/null || break
 		sleep 0.02
@@ -157,10 +157,17 @@ out="$(RELAIS_SERVER_CONFIG="$T/sprec.conf" "$SERVER" --store "$T/srv-cli" devic
 assert_match "$out" "^relais-server: $T/srv-cli :" "the server's command line over both"
 
 # ---- 1. provisioning ----
-PORT=$((20000 + RANDOM % 40000))
-URL="tcp://127.0.0.1:$PORT"
-out="$(bash "$DEPLOY/provision-network.sh" "$NET" --url "$URL" --bin "$BINDIR" --quiet)" ||
-	fail "provision-network.sh failed: $out $(cat "$NET/provision.log" 2>/dev/null | tail -5)"
+# A free port; another one if the server could not listen on it after all.
+for attempt in 1 2 3; do
+	rm -rf "$NET"
+	PORT="$(source "$DEPLOY/lib.sh" && rl_free_port)"
+	URL="tcp://127.0.0.1:$PORT"
+	if out="$(bash "$DEPLOY/provision-network.sh" "$NET" --url "$URL" --bin "$BINDIR" --quiet)"; then
+		break
+	fi
+	grep -q "cannot listen" "$NET/hq/server.log" 2>/dev/null && [ $attempt -lt 3 ] && continue
+	fail "provision-network.sh failed: $out $(tail -n 5 "$NET/provision.log" 2>/dev/null) $(tail -n 5 "$NET/hq/server.log" 2>/dev/null)"
+done
 assert_match "$out" "réseau local prêt dans $NET \\(9 appareils" "provisioning summary"
 assert_eq "$(wc -l <"$NET/network.txt")" 9 "nine devices provisioned"
 assert_match "$(cat "$NET/provision.log")" "étape 11 : réseau prêt" "every step printed"
