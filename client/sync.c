@@ -498,7 +498,7 @@ clock_repair(rl_sync_conn *c)
 		return e;
 	if (n == 0)
 		return RL_ECLOCK;
-	rl_log(RL_LOG_INFO, "%zu changes stamped by a clock that ran ahead were restamped", n);
+	rl_log(RL_LOG_DEBUG, "%zu changes stamped by a clock that ran ahead were restamped", n);
 	return RL_OK;
 }
 
@@ -567,13 +567,15 @@ rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats)
 	rl_err e;
 
 	/*
-	 * A second attempt only when the server closed the session: after a
-	 * cut link, nng resends the request in flight on the new connection,
-	 * the server refuses it as a replay and closes the session, although
-	 * nothing is lost. A fresh session simply resumes.
+	 * A second attempt when the session was lost midway: the link dropped,
+	 * or the server closed the session (a request resent after a cut is a
+	 * replay to it). Nothing is lost either way; a fresh session resumes.
 	 */
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if ((e = rl_sync_connect(rp, o, &c)) == RL_OK && (e = rl_sync_push_all(c)) == RL_OK &&
+		bool connected = false;
+
+		if ((e = rl_sync_connect(rp, o, &c)) == RL_OK && (connected = true) &&
+		    (e = rl_sync_push_all(c)) == RL_OK &&
 		    (e = rl_sync_pull_all(c)) == RL_OK &&
 		    (e = mark(rp, "last_sync", rl_wall_ms())) == RL_OK)
 			e = mark(rp, "clock_error", 0);
@@ -593,9 +595,11 @@ rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats)
 		}
 		rl_sync_disconnect(c);
 		c = NULL;
-		if (e != RL_ECLOSED)
+		/* Also once when a link that was up dropped: a server that is
+		 * really gone fails the new dial at once. */
+		if (e != RL_ECLOSED && !(e == RL_EUNREACH && connected))
 			break;
-		rl_log(RL_LOG_INFO, "session closed by the server, syncing again in a new one");
+		rl_log(RL_LOG_DEBUG, "session lost (%s), syncing again in a new one", rl_strerror(e));
 	}
 	if (e == RL_ECLOCK)
 		mark(rp, "clock_error", 1);
