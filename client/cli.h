@@ -217,8 +217,6 @@ int rl_cli_find_opid(const rl_record *rec, uint8_t kind, const char *typed, cons
 
 /* ---- values ---- */
 
-/* Today's local date as YYYYMMDD. */
-uint32_t rl_cli_today(void);
 /* Parses a date option; prints "date invalide" and returns 1 on failure. */
 int rl_cli_parse_date(const char *opt, const char *s, uint32_t *ymd);
 

@@ -173,7 +173,7 @@ rl_cmd_new(rl_cli *cli)
 	const char *consent = rl_cli_opt(cli, "consent"), *antenna = rl_cli_opt(cli, "antenna");
 	char opened[11], hex[RL_CLI_SIT_HEX + 1];
 	uint8_t sit[RL_SIT_BYTES];
-	uint32_t ymd = rl_cli_today();
+	uint32_t ymd = rl_date_today();
 	edit_ctx x;
 	int rc;
 
@@ -350,7 +350,7 @@ rl_cmd_log(rl_cli *cli)
 	const char *amends = rl_cli_opt(cli, "amends");
 	const rl_op *target = NULL;
 	char id[RL_CLI_OPID_MAX];
-	uint32_t ymd = rl_cli_today();
+	uint32_t ymd = rl_date_today();
 	uint8_t jtype;
 	rl_opid out;
 	rl_buf text;
@@ -455,7 +455,7 @@ int
 rl_cmd_close(rl_cli *cli)
 {
 	const char *date = rl_cli_opt(cli, "date"), *reason = rl_cli_opt(cli, "reason");
-	uint32_t ymd = rl_cli_today();
+	uint32_t ymd = rl_date_today();
 	char closed[11];
 	edit_ctx x;
 	int rc;

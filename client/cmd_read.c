@@ -290,7 +290,7 @@ rl_cmd_alerts(rl_cli *cli)
 	json_t *rows;
 	int rc;
 
-	c.today = rl_cli_today();
+	c.today = rl_date_today();
 	if (before != NULL && (rc = rl_cli_parse_date("--due-before", before, &c.due_before)) != 0)
 		return rc;
 	if ((rc = rl_cli_open(cli, &rp)) != 0)

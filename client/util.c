@@ -368,18 +368,6 @@ rl_cli_sit_hex(const uint8_t sit[RL_SIT_BYTES], char *out)
 	rl_hex_encode(sit, RL_SIT_BYTES, out);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 rl_cli_resolve_sit(rl_replica *rp, const char *typed, uint8_t sit[RL_SIT_BYTES])
 {
@@ -395,7 +383,7 @@ rl_cli_resolve_sit(rl_replica *rp, const char *typed, uint8_t sit[RL_SIT_BYTES])
 	if (len < RL_CLI_SIT_PREFIX_MIN || len > RL_CLI_SIT_HEX)
 		goto malformed;
 	for (size_t i = 0; i < len; i++) {
-		int v = hexval(typed[i]);
+		int v = rl_hex_digit(typed[i]);
 
 		if (v < 0)
 			goto malformed;
@@ -462,7 +450,7 @@ rl_cli_find_opid(const rl_record *rec, uint8_t kind, const char *typed, const ch
 	    strlen(dash + 1) > 20)
 		goto malformed;
 	for (size_t i = 0; i < hexlen; i++)
-		if (hexval(typed[i]) < 0)
+		if (rl_hex_digit(typed[i]) < 0)
 			goto malformed;
 	for (const char *p = dash + 1; *p; p++) {
 		if (*p < '0' || *p > '9' || __builtin_mul_overflow(ctr, 10, &ctr) ||
@@ -497,18 +485,6 @@ malformed:
 }
 
 /* ---- values ---- */
-
-uint32_t
-rl_cli_today(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (localtime_r(&now, &tm) == NULL)
-		return 20000101;
-	return (uint32_t)(tm.tm_year + 1900) * 10000 + (uint32_t)(tm.tm_mon + 1) * 100 +
-	       (uint32_t)tm.tm_mday;
-}
 
 int
 rl_cli_parse_date(const char *opt, const char *s, uint32_t *ymd)

@@ -75,7 +75,7 @@ alert_items(const rl_record *rec, alert_item **out, size_t *n)
 {
 	const rl_op **ops;
 	alert_item *items;
-	uint32_t today = rl_cli_today();
+	uint32_t today = rl_date_today();
 	rl_err e;
 
 	*out = NULL;

@@ -111,8 +111,8 @@ rl_hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-hex_nibble(char c)
+int
+rl_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -129,7 +129,7 @@ rl_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n)
 	if (slen != 2 * n)
 		return RL_EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+		int hi = rl_hex_digit(s[2 * i]), lo = rl_hex_digit(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return RL_EINVAL;

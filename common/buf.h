@@ -53,6 +53,9 @@ uint64_t rl_get_be64(const uint8_t in[8]);
 /* Lowercase hex. out must hold 2*n+1 bytes; it is NUL-terminated. */
 void rl_hex_encode(const uint8_t *in, size_t n, char *out);
 
+/* The value of one hex digit (either case), or -1. */
+int rl_hex_digit(char c);
+
 /* Decodes exactly n bytes from 2*n hex characters (either case) in s, which
  * must be exactly that long. RL_EINVAL on bad length or character. */
 rl_err rl_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n);

@@ -16,6 +16,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "record.h"
 
@@ -116,6 +117,18 @@ rl_date_parse(const char *s, size_t len, uint32_t *ymd)
 		return RL_EINVAL;
 	*ymd = v;
 	return RL_OK;
+}
+
+uint32_t
+rl_date_today(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&now, &tm) == NULL)
+		return 20000101;
+	return (uint32_t)(tm.tm_year + 1900) * 10000 + (uint32_t)(tm.tm_mon + 1) * 100 +
+	       (uint32_t)tm.tm_mday;
 }
 
 void

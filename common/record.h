@@ -154,6 +154,8 @@ rl_err rl_op_validate(const rl_op *op);
 bool rl_date_valid(uint32_t ymd);
 /* Parses "YYYY-MM-DD" exactly into YYYYMMDD. RL_EINVAL. */
 rl_err rl_date_parse(const char *s, size_t len, uint32_t *ymd);
+/* Today's local date as YYYYMMDD. */
+uint32_t rl_date_today(void);
 /* Formats YYYYMMDD as "YYYY-MM-DD" into out[11]. */
 void rl_date_format(uint32_t ymd, char out[11]);
 

@@ -357,18 +357,6 @@ month_long(int mi, char *out, size_t cap)
 	snprintf(out, cap, "%s %d", month_names[mi % 12], REPORT_YEAR_MIN + mi / 12);
 }
 
-static uint32_t
-today_local(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (localtime_r(&now, &tm) == NULL)
-		return 20000101;
-	return (uint32_t)(tm.tm_year + 1900) * 10000 + (uint32_t)(tm.tm_mon + 1) * 100 +
-	       (uint32_t)tm.tm_mday;
-}
-
 /* ---- the figures ---- */
 
 typedef struct row {
@@ -1545,7 +1533,7 @@ rl_report_main(rl_hub *hub, const rl_report_opts *o)
 	if (o->antenna != NULL && !rl_antenna_valid(o->antenna))
 		return msg(1, "code d'antenne invalide : %s", quote(o->antenna).s);
 	r.antenna = o->antenna;
-	r.today = o->today && rl_date_valid(o->today) ? o->today : today_local();
+	r.today = o->today && rl_date_valid(o->today) ? o->today : rl_date_today();
 	r.mmin = REPORT_MONTHS;
 	r.mmax = -1;
 	rl_buf_init(&r.scratch);
