@@ -130,7 +130,7 @@ server_init() {
 # (default srv) on PORT, else on a free loopback port drawn at random
 # (another one is drawn when it is taken); sets PORT, URL, SRV_PID.
 server_start() {
-	local store="${1:-srv}" fixed="${2:-}" attempt log
+	local store="${1:-srv}" fixed="${2:-}" attempt log seen
 	for attempt in $(seq 1 30); do
 		if [ -n "$fixed" ]; then
 			PORT="$fixed"
@@ -142,10 +142,14 @@ server_start() {
 		fi
 		URL="tcp://127.0.0.1:$PORT"
 		log="$T/server-$store-$PORT-$attempt.log"
+		# A restart on the same port appends to the same log: only the
+		# lines this server writes count.
+		seen=0
+		if [ -f "$log" ]; then seen="$(wc -l <"$log")"; fi
 		"$SERVER" --store "$T/$store" run --listen "$URL" >>"$log" 2>&1 &
 		SRV_PID=$!
 		for _ in $(seq 1 200); do
-			if grep -q "serving on $URL" "$log" 2>/dev/null; then
+			if tail -n +"$((seen + 1))" "$log" 2>/dev/null | grep -q "serving on $URL"; then
 				bg_track "$SRV_PID"
 				return 0
 			fi
