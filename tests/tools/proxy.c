@@ -1,27 +1,56 @@
 /*
- * proxy.c - a TCP proxy that cuts links on purpose, for fault-injection
- * tests (a link that drops mid-batch, a server that vanishes mid-answer).
+ * proxy.c - a fault-injecting TCP proxy for the fault tests: links that drop
+ * mid-handshake, mid-batch or mid-acknowledgement, that lag, lose, corrupt,
+ * duplicate or reorder bytes.
  *
- *   proxy --target HOST:PORT [--listen PORT] [--port-file F]
- *         [--up-bytes N] [--down-bytes N] [--after-ms N]
- *         [--cut-conns K] [--rst] [--quiet]
+ *   proxy --target HOST:PORT [--listen PORT] [--port-file F] [--quiet] [--verbose]
+ *         [--up-bytes N] [--down-bytes N] [--after-ms N] [--cut-conns K] [--rst]
+ *         [--seed N] [--segment MAX] [--drop P] [--stall P] [--trunc P] [--flip P]
+ *         [--dup P] [--reorder P] [--delay P] [--delay-ms MAX] [--rst-ratio P]
+ *         [--stall-ms N]
  *
  * It listens on 127.0.0.1:PORT (0, the default, takes a free port) and
  * prints "listening PORT" on stdout (and into --port-file), then forwards
- * every accepted connection to HOST:PORT, both ways, byte for byte.
+ * every accepted connection to HOST:PORT, both ways.
  *
- * Cut rules, for the first K connections (--cut-conns K; 0, the default,
- * means every connection): the connection is closed on both sides once N
- * bytes went client -> target (--up-bytes), once N bytes went target ->
- * client (--down-bytes), or N ms after it was accepted (--after-ms),
- * whichever comes first. Exactly N bytes are delivered before the cut, so
- * the cut can fall in the middle of a frame. --rst closes with a TCP reset
- * (SO_LINGER 0) instead of an orderly FIN. Later connections pass untouched.
+ * Cut rules, deterministic, for the first K connections (--cut-conns K; 0,
+ * the default, means every connection): the connection is closed on both
+ * sides once N bytes went client -> target (--up-bytes), once N bytes went
+ * target -> client (--down-bytes), or N ms after it was accepted
+ * (--after-ms), whichever comes first. Exactly N bytes are delivered before
+ * the cut, so the cut can fall in the middle of a frame. --rst closes with a
+ * TCP reset (SO_LINGER 0) instead of an orderly FIN. Later connections pass
+ * untouched.
  *
- * One thread, poll(2), non-blocking sockets, a bounded buffer per
- * direction. Each cut is reported on stderr ("proxy: conn 1 cut: ..."), each
- * connection that ends by itself too ("proxy: conn 2 closed ...").
- * SIGTERM or SIGINT end it.
+ * Random faults, driven by --seed (the seed is printed on stderr; the same
+ * seed and the same traffic give the same faults). What a direction reads
+ * is cut into segments of 1 to MAX bytes (--segment MAX; default: what one
+ * read returns, up to 64 KiB), and each segment may get at most one fault,
+ * each with its probability P (a decimal in [0, 1]):
+ *
+ *   --drop P     deliver a random prefix of the segment, then close the
+ *                connection both ways (a reset with probability --rst-ratio,
+ *                else a FIN): a cut at a random point, mid-handshake,
+ *                mid-batch or mid-acknowledgement alike
+ *   --stall P    from this segment on the link carries nothing either way
+ *                (a black hole) until a peer gives up, or --stall-ms (10 s)
+ *   --trunc P    deliver a random prefix of the segment, lose the rest; the
+ *                connection goes on (the receiver's framing is off)
+ *   --flip P     flip one random bit of the segment
+ *   --dup P      deliver the segment twice
+ *   --reorder P  hold the segment back and deliver it after the next one of
+ *                its direction (or after 50 ms if none comes)
+ *   --delay P    hold the segment, and everything behind it, a random time
+ *                up to --delay-ms (default 200)
+ *
+ * Each cut is reported on stderr ("proxy: conn 1 cut: ..."), each connection
+ * that ends by itself too ("proxy: conn 2 closed ..."); --quiet says
+ * nothing per connection, --verbose also reports every random fault. On exit
+ * (SIGTERM or SIGINT) a summary line gives the counts:
+ *   proxy: stats conns=N drop=N stall=N trunc=N flip=N dup=N reorder=N
+ *          delay=N up=BYTES down=BYTES
+ *
+ * One thread, poll(2), non-blocking sockets, a bounded queue per direction.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,13 +69,33 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROXY_MAX_CONNS 64
-#define PROXY_BUF (64 * 1024)
+#define PROXY_MAX_CONNS 256
+#define PROXY_READ (64 * 1024)        /* one read, at most */
+#define PROXY_QUEUE_MAX (512 * 1024)  /* bytes queued per direction before reading stops */
 #define PROXY_NONE UINT64_MAX
+#define PROXY_REORDER_HOLD_MS 50
+#define PROXY_DEFAULT_DELAY_MS 200
+#define PROXY_DEFAULT_STALL_MS 10000
+
+enum { F_DROP, F_STALL, F_TRUNC, F_FLIP, F_DUP, F_REORDER, F_DELAY, F__COUNT };
+
+static const char *const fault_names[F__COUNT] = { "drop", "stall",   "trunc", "flip",
+	                                               "dup",  "reorder", "delay" };
+
+/* A queued segment: bytes waiting to be written, not before `due`. */
+typedef struct seg {
+	struct seg *next;
+	uint64_t due; /* ms, monotonic */
+	size_t off, len;
+	uint8_t data[];
+} seg;
 
 typedef struct pipe_dir {
-	uint8_t buf[PROXY_BUF];
-	size_t len;
+	seg *head, *tail;
+	size_t queued;   /* bytes in the queue */
+	seg *held;       /* a segment held back for reordering */
+	uint64_t held_until;
+	uint64_t last_due; /* segments never overtake each other */
 	uint64_t budget; /* bytes still allowed through; PROXY_NONE unbounded */
 	uint64_t moved;  /* bytes delivered */
 	bool eof;        /* the source closed */
@@ -55,9 +104,13 @@ typedef struct pipe_dir {
 typedef struct conn {
 	bool used;
 	unsigned no;
-	int cfd, tfd;        /* client side, target side */
-	pipe_dir up, down;   /* client -> target, target -> client */
-	uint64_t deadline;   /* ms; PROXY_NONE none */
+	int cfd, tfd;      /* client side, target side */
+	pipe_dir up, down; /* client -> target, target -> client */
+	uint64_t deadline; /* ms; PROXY_NONE none */
+	bool stalled;
+	uint64_t stall_end;
+	bool closing;      /* a drop: close once the prefix is delivered */
+	bool closing_rst;
 } conn;
 
 typedef struct opts {
@@ -66,10 +119,17 @@ typedef struct opts {
 	const char *port_file;
 	uint64_t up_bytes, down_bytes, after_ms;
 	unsigned cut_conns;
-	bool rst, quiet;
+	bool rst, quiet, verbose;
+	uint64_t seed;
+	size_t segment;
+	double p[F__COUNT];
+	double rst_ratio;
+	uint64_t delay_ms, stall_ms;
 } opts;
 
 static volatile sig_atomic_t stop;
+static uint64_t rng_state;
+static unsigned long long fault_count[F__COUNT];
 
 static void
 on_signal(int sig)
@@ -87,12 +147,38 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* splitmix64: small, seedable, good enough to pick faults. */
+static uint64_t
+rnd(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n). */
+static uint64_t
+rnd_below(uint64_t n)
+{
+	return n ? rnd() % n : 0;
+}
+
+static bool
+chance(double p)
+{
+	return p > 0 && (double)(rnd() >> 11) / (double)(1ull << 53) < p;
+}
+
 static int
 usage(void)
 {
-	fputs("usage: proxy --target HOST:PORT [--listen PORT] [--port-file F]\n"
-	      "             [--up-bytes N] [--down-bytes N] [--after-ms N]\n"
-	      "             [--cut-conns K] [--rst] [--quiet]\n",
+	fputs("usage: proxy --target HOST:PORT [--listen PORT] [--port-file F] [--quiet] [--verbose]\n"
+	      "             [--up-bytes N] [--down-bytes N] [--after-ms N] [--cut-conns K] [--rst]\n"
+	      "             [--seed N] [--segment MAX] [--drop P] [--stall P] [--trunc P]\n"
+	      "             [--flip P] [--dup P] [--reorder P] [--delay P] [--delay-ms MAX]\n"
+	      "             [--rst-ratio P] [--stall-ms N]\n",
 	      stderr);
 	return 2;
 }
@@ -105,6 +191,16 @@ parse_u64(const char *s, uint64_t *v)
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	return errno == 0 && end != s && *end == '\0' && s[0] != '-';
+}
+
+static bool
+parse_prob(const char *s, double *p)
+{
+	char *end;
+
+	errno = 0;
+	*p = strtod(s, &end);
+	return errno == 0 && end != s && *end == '\0' && *p >= 0 && *p <= 1;
 }
 
 static int
@@ -165,6 +261,17 @@ close_fd(int fd, bool rst)
 }
 
 static void
+dir_free(pipe_dir *d)
+{
+	for (seg *s = d->head, *next; s != NULL; s = next) {
+		next = s->next;
+		free(s);
+	}
+	free(d->held);
+	memset(d, 0, sizeof(*d));
+}
+
+static void
 conn_close(conn *c, bool rst, const char *why, const opts *o)
 {
 	if (!o->quiet)
@@ -173,70 +280,266 @@ conn_close(conn *c, bool rst, const char *why, const opts *o)
 		        (unsigned long long)c->down.moved);
 	close_fd(c->cfd, rst);
 	close_fd(c->tfd, rst);
+	dir_free(&c->up);
+	dir_free(&c->down);
 	memset(c, 0, sizeof(*c));
 }
 
-/* Reads what the direction may take from src. Returns -1 when src is done. */
-static int
-dir_read(pipe_dir *d, int src)
+static seg *
+seg_new(const uint8_t *p, size_t len, uint64_t due)
 {
-	size_t room = PROXY_BUF - d->len;
+	seg *s = malloc(sizeof(*s) + (len ? len : 1));
+
+	if (s == NULL) {
+		perror("proxy: malloc");
+		exit(1);
+	}
+	s->next = NULL;
+	s->due = due;
+	s->off = 0;
+	s->len = len;
+	memcpy(s->data, p, len);
+	return s;
+}
+
+static void
+dir_enqueue(pipe_dir *d, seg *s)
+{
+	/* Order is kept: a segment is never due before the one ahead of it. */
+	if (s->due < d->last_due)
+		s->due = d->last_due;
+	d->last_due = s->due;
+	if (d->tail)
+		d->tail->next = s;
+	else
+		d->head = s;
+	d->tail = s;
+	d->queued += s->len;
+}
+
+/* A held segment whose time is up (or that a later one releases) joins the
+ * queue. */
+static void
+dir_release_held(pipe_dir *d)
+{
+	seg *h = d->held;
+
+	if (h == NULL)
+		return;
+	d->held = NULL;
+	d->queued -= h->len;
+	dir_enqueue(d, h);
+}
+
+static void
+fault_note(const opts *o, const conn *c, int f, const char *dir, uint64_t at)
+{
+	fault_count[f]++;
+	if (o->verbose)
+		fprintf(stderr, "proxy: conn %u fault: %s %s at byte %llu\n", c->no, fault_names[f], dir,
+		        (unsigned long long)at);
+}
+
+/*
+ * Takes one segment read from the source of direction d and queues it with
+ * at most one random fault. Returns false when the fault closes the
+ * connection once what is queued has gone out (a drop).
+ */
+static void
+dir_take(conn *c, pipe_dir *d, const char *name, const uint8_t *p, size_t len, const opts *o)
+{
+	uint64_t now = now_ms(), at = d->moved + d->queued;
+	double roll = (double)(rnd() >> 11) / (double)(1ull << 53), acc = 0;
+	int f = -1;
+	seg *s;
+
+	for (int k = 0; k < F__COUNT; k++) {
+		acc += o->p[k];
+		if (roll < acc) {
+			f = k;
+			break;
+		}
+	}
+	if (c->stalled || c->closing)
+		return; /* a black hole, or the end of the link: the bytes vanish */
+	switch (f) {
+	case F_DROP: {
+		size_t keep = (size_t)rnd_below(len);
+
+		fault_note(o, c, f, name, at + keep);
+		if (keep)
+			dir_enqueue(d, seg_new(p, keep, now));
+		dir_release_held(d);
+		c->closing = true;
+		c->closing_rst = o->rst || chance(o->rst_ratio);
+		return;
+	}
+	case F_STALL:
+		fault_note(o, c, f, name, at);
+		c->stalled = true;
+		c->stall_end = now + o->stall_ms;
+		return;
+	case F_TRUNC: {
+		size_t keep = (size_t)rnd_below(len);
+
+		fault_note(o, c, f, name, at + keep);
+		if (keep)
+			dir_enqueue(d, seg_new(p, keep, now));
+		break;
+	}
+	case F_FLIP:
+		s = seg_new(p, len, now);
+		s->data[rnd_below(len)] ^= (uint8_t)(1u << rnd_below(8));
+		fault_note(o, c, f, name, at);
+		dir_enqueue(d, s);
+		break;
+	case F_DUP:
+		fault_note(o, c, f, name, at);
+		dir_enqueue(d, seg_new(p, len, now));
+		dir_enqueue(d, seg_new(p, len, now));
+		break;
+	case F_REORDER:
+		if (d->held == NULL) {
+			fault_note(o, c, f, name, at);
+			d->held = seg_new(p, len, now);
+			d->held_until = now + PROXY_REORDER_HOLD_MS;
+			d->queued += len;
+			return; /* the next segment goes first */
+		}
+		dir_enqueue(d, seg_new(p, len, now));
+		break;
+	case F_DELAY:
+		fault_note(o, c, f, name, at);
+		dir_enqueue(d, seg_new(p, len, now + 1 + rnd_below(o->delay_ms)));
+		break;
+	default:
+		dir_enqueue(d, seg_new(p, len, now));
+		break;
+	}
+	dir_release_held(d);
+}
+
+/* Reads what the direction may take from src. Returns -1 when src failed. */
+static int
+dir_read(conn *c, pipe_dir *d, const char *name, int src, const opts *o)
+{
+	uint8_t buf[PROXY_READ];
+	size_t room = sizeof(buf);
 	ssize_t n;
 
 	if (d->budget != PROXY_NONE && d->budget < room)
 		room = (size_t)d->budget;
 	if (room == 0)
 		return 0;
-	n = read(src, d->buf + d->len, room);
+	n = read(src, buf, room);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
 	if (n == 0) {
 		d->eof = true;
 		return 0;
 	}
-	d->len += (size_t)n;
 	if (d->budget != PROXY_NONE)
 		d->budget -= (uint64_t)n;
+	for (size_t off = 0; off < (size_t)n;) {
+		size_t len = (size_t)n - off;
+
+		if (o->segment && len > o->segment)
+			len = 1 + (size_t)rnd_below(o->segment);
+		dir_take(c, d, name, buf + off, len, o);
+		off += len;
+	}
 	return 0;
 }
 
+/* Writes the due head segments to dst. Returns -1 when dst failed. */
 static int
-dir_write(pipe_dir *d, int dst)
+dir_write(pipe_dir *d, int dst, uint64_t now)
 {
-	ssize_t n;
+	while (d->head != NULL && d->head->due <= now) {
+		seg *s = d->head;
+		ssize_t n = write(dst, s->data + s->off, s->len - s->off);
 
-	if (d->len == 0)
-		return 0;
-	n = write(dst, d->buf, d->len);
-	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
-	memmove(d->buf, d->buf + n, d->len - (size_t)n);
-	d->len -= (size_t)n;
-	d->moved += (uint64_t)n;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+		s->off += (size_t)n;
+		d->moved += (uint64_t)n;
+		d->queued -= (size_t)n;
+		if (s->off < s->len)
+			return 0;
+		d->head = s->next;
+		if (d->head == NULL)
+			d->tail = NULL;
+		free(s);
+	}
 	return 0;
 }
 
-/* A direction whose budget is spent and whose buffer is delivered. */
+/* Whether d has bytes it may write now. */
+static bool
+dir_ready(const pipe_dir *d, uint64_t now)
+{
+	return d->head != NULL && d->head->due <= now;
+}
+
+/* The next time d needs attention (a segment coming due, a held one). */
+static uint64_t
+dir_next(const pipe_dir *d)
+{
+	uint64_t t = PROXY_NONE;
+
+	if (d->head != NULL)
+		t = d->head->due;
+	if (d->held != NULL && d->held_until < t)
+		t = d->held_until;
+	return t;
+}
+
+/* A direction whose budget is spent and whose queue is delivered. */
 static bool
 dir_spent(const pipe_dir *d)
 {
-	return d->budget == 0 && d->len == 0;
+	return d->budget == 0 && d->queued == 0;
+}
+
+static bool
+dir_can_read(const conn *c, const pipe_dir *d)
+{
+	return d->queued < PROXY_QUEUE_MAX && d->budget != 0 && !d->eof && !c->closing;
+}
+
+static void
+print_stats(unsigned accepted, uint64_t up, uint64_t down)
+{
+	fprintf(stderr, "proxy: stats conns=%u", accepted);
+	for (int k = 0; k < F__COUNT; k++)
+		fprintf(stderr, " %s=%llu", fault_names[k], fault_count[k]);
+	fprintf(stderr, " up=%llu down=%llu\n", (unsigned long long)up, (unsigned long long)down);
 }
 
 int
 main(int argc, char **argv)
 {
 	static conn conns[PROXY_MAX_CONNS];
-	struct pollfd pfd[1 + 2 * PROXY_MAX_CONNS];
+	static struct pollfd pfd[1 + 2 * PROXY_MAX_CONNS];
+	static int map[1 + 2 * PROXY_MAX_CONNS];
 	struct sockaddr_in sa;
 	socklen_t salen = sizeof(sa);
 	struct sigaction sig;
 	unsigned accepted = 0;
-	opts o = { NULL, 0, NULL, PROXY_NONE, PROXY_NONE, PROXY_NONE, 0, false, false };
+	uint64_t total_up = 0, total_down = 0;
+	opts o;
+	bool seeded = false;
 	int lfd, one = 1;
 
+	memset(&o, 0, sizeof(o));
+	o.up_bytes = o.down_bytes = o.after_ms = PROXY_NONE;
+	o.delay_ms = PROXY_DEFAULT_DELAY_MS;
+	o.stall_ms = PROXY_DEFAULT_STALL_MS;
 	for (int i = 1; i < argc; i++) {
+		static const char *const pnames[F__COUNT] = { "--drop", "--stall",   "--trunc", "--flip",
+			                                          "--dup",  "--reorder", "--delay" };
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool done = false;
 		uint64_t n;
 
 		if (strcmp(a, "--rst") == 0) {
@@ -247,14 +550,30 @@ main(int argc, char **argv)
 			o.quiet = true;
 			continue;
 		}
+		if (strcmp(a, "--verbose") == 0) {
+			o.verbose = true;
+			continue;
+		}
 		if (v == NULL)
 			return usage();
 		i++;
+		for (int k = 0; k < F__COUNT && !done; k++) {
+			if (strcmp(a, pnames[k]) == 0) {
+				if (!parse_prob(v, &o.p[k]))
+					return usage();
+				done = true;
+			}
+		}
+		if (done)
+			continue;
 		if (strcmp(a, "--target") == 0)
 			o.target = v;
 		else if (strcmp(a, "--port-file") == 0)
 			o.port_file = v;
-		else if (!parse_u64(v, &n))
+		else if (strcmp(a, "--rst-ratio") == 0) {
+			if (!parse_prob(v, &o.rst_ratio))
+				return usage();
+		} else if (!parse_u64(v, &n))
 			return usage();
 		else if (strcmp(a, "--listen") == 0 && n <= 65535)
 			o.listen_port = (unsigned)n;
@@ -266,11 +585,36 @@ main(int argc, char **argv)
 			o.after_ms = n;
 		else if (strcmp(a, "--cut-conns") == 0 && n <= UINT32_MAX)
 			o.cut_conns = (unsigned)n;
+		else if (strcmp(a, "--seed") == 0) {
+			o.seed = n;
+			seeded = true;
+		} else if (strcmp(a, "--segment") == 0 && n <= PROXY_READ)
+			o.segment = (size_t)n;
+		else if (strcmp(a, "--delay-ms") == 0 && n > 0)
+			o.delay_ms = n;
+		else if (strcmp(a, "--stall-ms") == 0)
+			o.stall_ms = n;
 		else
 			return usage();
 	}
 	if (o.target == NULL)
 		return usage();
+	{
+		double sum = 0;
+
+		for (int k = 0; k < F__COUNT; k++)
+			sum += o.p[k];
+		if (sum > 1) {
+			fputs("proxy: the fault probabilities add up to more than 1\n", stderr);
+			return 2;
+		}
+		if (sum > 0 || seeded) {
+			if (!seeded)
+				o.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+			fprintf(stderr, "proxy: seed %llu\n", (unsigned long long)o.seed);
+		}
+	}
+	rng_state = o.seed;
 
 	memset(&sig, 0, sizeof(sig));
 	sig.sa_handler = on_signal;
@@ -287,7 +631,7 @@ main(int argc, char **argv)
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sa.sin_port = htons((uint16_t)o.listen_port);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 16) != 0 ||
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 64) != 0 ||
 	    getsockname(lfd, (struct sockaddr *)&sa, &salen) != 0) {
 		perror("proxy: listen");
 		return 1;
@@ -308,39 +652,39 @@ main(int argc, char **argv)
 	}
 
 	while (!stop) {
-		int map[1 + 2 * PROXY_MAX_CONNS];
 		nfds_t n = 0;
-		uint64_t now = now_ms();
-		int timeout = -1;
+		uint64_t now = now_ms(), wake = PROXY_NONE;
+		int timeout;
 
 		pfd[n].fd = lfd;
 		pfd[n].events = POLLIN;
 		map[n++] = -1;
 		for (int i = 0; i < PROXY_MAX_CONNS; i++) {
 			conn *c = &conns[i];
+			uint64_t t;
 
 			if (!c->used)
 				continue;
-			if (c->deadline != PROXY_NONE) {
-				uint64_t left = c->deadline > now ? c->deadline - now : 0;
-
-				if (timeout < 0 || left < (uint64_t)timeout)
-					timeout = (int)left;
-			}
+			if (c->deadline < wake)
+				wake = c->deadline;
+			if (c->stalled && c->stall_end < wake)
+				wake = c->stall_end;
+			if ((t = dir_next(&c->up)) < wake)
+				wake = t;
+			if ((t = dir_next(&c->down)) < wake)
+				wake = t;
+			/* A stalled link still notices a peer that gives up (POLLIN
+			 * then reads EOF or an error), but forwards nothing. */
 			pfd[n].fd = c->cfd;
-			pfd[n].events = (short)((c->up.len < PROXY_BUF && c->up.budget != 0 && !c->up.eof
-			                             ? POLLIN
-			                             : 0) |
-			                        (c->down.len ? POLLOUT : 0));
+			pfd[n].events = (short)((dir_can_read(c, &c->up) ? POLLIN : 0) |
+			                        (!c->stalled && dir_ready(&c->down, now) ? POLLOUT : 0));
 			map[n++] = i;
 			pfd[n].fd = c->tfd;
-			pfd[n].events =
-			    (short)((c->down.len < PROXY_BUF && c->down.budget != 0 && !c->down.eof
-			                 ? POLLIN
-			                 : 0) |
-			            (c->up.len ? POLLOUT : 0));
+			pfd[n].events = (short)((dir_can_read(c, &c->down) ? POLLIN : 0) |
+			                        (!c->stalled && dir_ready(&c->up, now) ? POLLOUT : 0));
 			map[n++] = i;
 		}
+		timeout = wake == PROXY_NONE ? -1 : wake <= now ? 0 : (int)(wake - now);
 		if (poll(pfd, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -357,7 +701,7 @@ main(int argc, char **argv)
 					if (!conns[i].used)
 						slot = i;
 				if (slot < 0) {
-					close(cfd);
+					close_fd(cfd, true);
 				} else {
 					conn *c = &conns[slot];
 					bool cut = o.cut_conns == 0 || accepted < o.cut_conns;
@@ -379,28 +723,47 @@ main(int argc, char **argv)
 				}
 			}
 		}
+		now = now_ms();
 		for (nfds_t k = 1; k < n; k += 2) {
 			conn *c = &conns[map[k]];
 			short cre = pfd[k].revents, tre = pfd[k + 1].revents;
+			uint64_t up0, down0;
 			bool dead = false;
 
 			if (!c->used)
 				continue;
-			if ((cre & (POLLIN | POLLHUP | POLLERR)) && dir_read(&c->up, c->cfd) < 0)
+			up0 = c->up.moved;
+			down0 = c->down.moved;
+			if ((cre & (POLLIN | POLLHUP | POLLERR)) && dir_read(c, &c->up, "up", c->cfd, &o) < 0)
 				dead = true;
-			if ((tre & (POLLIN | POLLHUP | POLLERR)) && dir_read(&c->down, c->tfd) < 0)
+			if ((tre & (POLLIN | POLLHUP | POLLERR)) &&
+			    dir_read(c, &c->down, "down", c->tfd, &o) < 0)
 				dead = true;
-			if (!dead && (tre & POLLOUT) && dir_write(&c->up, c->tfd) < 0)
-				dead = true;
-			if (!dead && (cre & POLLOUT) && dir_write(&c->down, c->cfd) < 0)
-				dead = true;
-			/* Flush what is buffered at once: the cut comes after it. */
-			if (!dead && c->up.len)
-				dead = dir_write(&c->up, c->tfd) < 0;
-			if (!dead && c->down.len)
-				dead = dir_write(&c->down, c->cfd) < 0;
+			/* A held segment that no later one released goes out now. */
+			if (c->up.held && c->up.held_until <= now)
+				dir_release_held(&c->up);
+			if (c->down.held && c->down.held_until <= now)
+				dir_release_held(&c->down);
+			/* Write what is due at once: a cut comes after it. */
+			if (!dead && !c->stalled) {
+				dead = dir_write(&c->up, c->tfd, now) < 0 || dir_write(&c->down, c->cfd, now) < 0;
+			}
+			total_up += c->up.moved - up0;
+			total_down += c->down.moved - down0;
 			if (dead) {
 				conn_close(c, o.rst, "socket error", &o);
+				continue;
+			}
+			if (c->stalled) {
+				if (c->up.eof || c->down.eof)
+					conn_close(c, false, "stall ended by a peer", &o);
+				else if (now >= c->stall_end)
+					conn_close(c, o.rst, "stall timeout", &o);
+				continue;
+			}
+			if (c->closing) {
+				if (c->up.head == NULL && c->down.head == NULL)
+					conn_close(c, c->closing_rst, "drop", &o);
 				continue;
 			}
 			if (dir_spent(&c->up)) {
@@ -411,11 +774,11 @@ main(int argc, char **argv)
 				conn_close(c, o.rst, "down-bytes reached", &o);
 				continue;
 			}
-			if (c->deadline != PROXY_NONE && now_ms() >= c->deadline) {
+			if (c->deadline != PROXY_NONE && now >= c->deadline) {
 				conn_close(c, o.rst, "after-ms reached", &o);
 				continue;
 			}
-			if ((c->up.eof && c->up.len == 0) || (c->down.eof && c->down.len == 0))
+			if ((c->up.eof && c->up.queued == 0) || (c->down.eof && c->down.queued == 0))
 				conn_close(c, false, NULL, &o);
 		}
 	}
@@ -423,5 +786,6 @@ main(int argc, char **argv)
 		if (conns[i].used)
 			conn_close(&conns[i], false, NULL, &o);
 	close(lfd);
+	print_stats(accepted, total_up, total_down);
 	return 0;
 }
