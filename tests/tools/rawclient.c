@@ -44,6 +44,18 @@
  *   skip             skips one request counter (the next frame is "early")
  *   wait:FILE        prints "wait ready" and waits (30 s at most) for FILE
  *   bye              sealed BYE
+ *   bulk:ANTENNA:N:B PUSH a new situation of ANTENNA with N journal entries
+ *                    of B bytes each (N may exceed the protocol's bound: the
+ *                    batch is encoded here); then "bulk sit HEX"
+ *   mixed:ANTENNA:SIT  one PUSH holding a new situation of ANTENNA and a
+ *                    register write on SIT; then "mixed sit HEX" (the new one)
+ *   ctr:N            the next operation gets counter N (then N+1...): an
+ *                    operation id already used, say
+ *   keep             remembers the current session
+ *   resume           goes back to the remembered session (same connection)
+ *   garbage:N        sends N random bytes as a frame; the answer's kind is
+ *                    printed ("garbage error NAME plain", or "garbage
+ *                    neterror ...")
  *
  * The exit status is 0 when every step could be attempted (refusals are
  * results, printed), 2 on a usage error, 1 when the tool itself failed.
@@ -60,6 +72,7 @@
 #include "common/mp.h"
 #include "common/net.h"
 #include "common/record.h"
+#include "common/replica.h"
 #include "proto/msg.h"
 #include "proto/session.h"
 
@@ -82,6 +95,8 @@ typedef struct raw {
 	bool tamper_mid; /* ... in the middle of its ciphertext */
 	long tamper_off; /* ... else at this offset (negative: from the end) */
 	uint64_t ctr;
+	rl_session kept; /* the session `keep` remembered */
+	bool have_kept;
 } raw;
 
 static const char *
@@ -589,6 +604,132 @@ step_wait(const char *path)
 	printf("wait error timeout\n");
 }
 
+/* A push of n operations (any n), encoded here: the protocol encoder
+ * refuses more than RL_BATCH_MAX_OPS. */
+static void
+step_push_any(raw *r, const char *step, const rl_op *ops, size_t n, const char *sit_hex)
+{
+	uint64_t applied, upto;
+	rl_buf req, body;
+	rl_mpw w;
+
+	rl_buf_init(&req);
+	rl_buf_init(&body);
+	rl_mpw_init(&w, &req);
+	rl_mpw_array(&w, 2);
+	rl_mpw_uint(&w, RL_MSG_PUSH);
+	rl_mpw_array(&w, (uint32_t)n);
+	for (size_t i = 0; i < n; i++)
+		rl_op_encode(&w, &ops[i], true);
+	if (rl_mpw_err(&w) != RL_OK) {
+		printf("%s error local-encode\n", step);
+	} else if (raw_call(r, step, rl_buf_view(&req), &body)) {
+		if (rl_msg_push_ok_decode(rl_buf_view(&body), &applied, &upto) != RL_OK)
+			printf("%s error badbody\n", step);
+		else
+			printf("%s ok applied=%llu upto=%llu sit=%s\n", step, (unsigned long long)applied,
+			       (unsigned long long)upto, sit_hex);
+	}
+	printf("%s sit %s\n", step, sit_hex);
+	rl_buf_fini(&req);
+	rl_buf_fini(&body);
+}
+
+static int
+step_bulk(raw *r, const char *arg)
+{
+	char antenna[RL_ANTENNA_MAX + 1], hex[2 * RL_SIT_BYTES + 1], opened[11];
+	uint8_t sit[RL_SIT_BYTES];
+	unsigned long n, bytes;
+	rl_op *ops;
+	char *text;
+	size_t k;
+
+	if (sscanf(arg, "%32[^:]:%lu:%lu", antenna, &n, &bytes) != 3 || n > 1000000 ||
+	    bytes > 1000000)
+		return usage();
+	ops = calloc(n + RAW_MAX_OPS, sizeof(*ops));
+	text = malloc(bytes + 1);
+	if (ops == NULL || text == NULL) {
+		free(ops);
+		free(text);
+		printf("bulk error local-nomem\n");
+		return 0;
+	}
+	for (size_t i = 0; i < bytes; i++)
+		text[i] = (char)('a' + i % 26);
+	rl_random(sit, sizeof(sit));
+	rl_hex_encode(sit, sizeof(sit), hex);
+	k = ops_new(r, ops, sit, antenna, opened);
+	for (unsigned long i = 0; i < n; i++, k++) {
+		ops[k].kind = RL_OP_JOURNAL;
+		ops[k].field = RL_J_NOTE;
+		ops[k].date = today_ymd();
+		ops[k].value = RL_BYTES(text, bytes);
+		op_stamp(r, &ops[k], sit, (uint32_t)(k & 0xffff));
+	}
+	step_push_any(r, "bulk", ops, k, hex);
+	free(ops);
+	free(text);
+	return 0;
+}
+
+static int
+step_mixed(raw *r, const char *arg)
+{
+	char antenna[RL_ANTENNA_MAX + 1], hex[2 * RL_SIT_BYTES + 1], opened[11];
+	uint8_t sit[RL_SIT_BYTES], other[RL_SIT_BYTES];
+	rl_op ops[RAW_MAX_OPS + 1];
+	const char *colon = strchr(arg, ':');
+	size_t n;
+
+	if (colon == NULL || (size_t)(colon - arg) > RL_ANTENNA_MAX ||
+	    rl_hex_decode(colon + 1, strlen(colon + 1), other, RL_SIT_BYTES) != RL_OK)
+		return usage();
+	memcpy(antenna, arg, (size_t)(colon - arg));
+	antenna[colon - arg] = '\0';
+	rl_random(sit, sizeof(sit));
+	rl_hex_encode(sit, sizeof(sit), hex);
+	n = ops_new(r, ops, sit, antenna, opened);
+	memset(&ops[n], 0, sizeof(ops[n]));
+	op_reg(&ops[n], RL_F_INITIALS, "MX");
+	op_stamp(r, &ops[n], other, (uint32_t)n);
+	n++;
+	step_push_any(r, "mixed", ops, n, hex);
+	return 0;
+}
+
+static void
+step_garbage(raw *r, unsigned long n)
+{
+	rl_buf frame, resp;
+	rl_err e;
+
+	rl_buf_init(&frame);
+	rl_buf_init(&resp);
+	if (rl_buf_reserve(&frame, n ? n : 1) != RL_OK) {
+		printf("garbage error local-nomem\n");
+		goto out;
+	}
+	rl_random(frame.data, n);
+	frame.len = n;
+	if ((e = raw_send(r, rl_buf_view(&frame), &resp)) != RL_OK)
+		printf("garbage neterror %s\n", rl_strerror(e));
+	else if (resp.len > 0 && resp.data[0] == RL_FRAME_ERROR) {
+		uint32_t code;
+		rl_bytes text;
+
+		if (rl_frame_parse_error(rl_buf_view(&resp), &code, &text) != RL_OK)
+			printf("garbage error badframe\n");
+		else
+			printf("garbage error %s plain\n", wire_name(code));
+	} else
+		printf("garbage answered %zu bytes\n", resp.len);
+out:
+	rl_buf_fini(&frame);
+	rl_buf_fini(&resp);
+}
+
 static int
 cmd_session(int argc, char **argv)
 {
@@ -655,12 +796,27 @@ cmd_session(int argc, char **argv)
 			r.s.send_ctr++;
 		else if (strncmp(a, "wait:", 5) == 0)
 			step_wait(a + 5);
+		else if (strncmp(a, "bulk:", 5) == 0)
+			rc = step_bulk(&r, a + 5);
+		else if (strncmp(a, "mixed:", 6) == 0)
+			rc = step_mixed(&r, a + 6);
+		else if (strncmp(a, "ctr:", 4) == 0)
+			r.ctr = strtoull(a + 4, NULL, 10) - 1;
+		else if (strcmp(a, "keep") == 0) {
+			r.kept = r.s;
+			r.have_kept = r.open;
+		} else if (strcmp(a, "resume") == 0) {
+			if (r.have_kept)
+				r.s = r.kept;
+		} else if (strncmp(a, "garbage:", 8) == 0)
+			step_garbage(&r, strtoul(a + 8, NULL, 10));
 		else
 			rc = usage();
 		fflush(stdout);
 	}
 	rl_net_close(r.net);
 	rl_session_wipe(&r.s);
+	rl_session_wipe(&r.kept);
 	rl_buf_fini(&r.last);
 	rl_wipe(r.sk, sizeof(r.sk));
 	return rc;
