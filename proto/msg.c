@@ -127,8 +127,13 @@ rl_msg_push_decode(rl_bytes body, rl_op *ops, size_t cap, size_t *n, rl_opid *po
 	rl_mpr_uint(&r, 255, &type);
 	if (r.err == RL_OK && type != RL_MSG_PUSH)
 		return RL_EPROTO;
-	if (rl_mpr_array(&r, (uint32_t)(cap < RL_BATCH_MAX_OPS ? cap : RL_BATCH_MAX_OPS), &cnt))
+	/* The count is first bounded by the bytes left (rl_mpr_array), then by
+	 * the protocol: a well-formed batch that is too long is RL_ETOOBIG
+	 * (wire error "toobig"), not malformed. */
+	if (rl_mpr_array(&r, UINT32_MAX, &cnt))
 		return RL_EPROTO;
+	if (cnt > cap || cnt > RL_BATCH_MAX_OPS)
+		return RL_ETOOBIG;
 	for (uint32_t i = 0; i < cnt; i++)
 		if ((e = decode_op_pooled(&r, &ops[i], scratch, pool, pool_cap, &used)) != RL_OK)
 			return e;

@@ -65,7 +65,8 @@ rl_err rl_msg_push_encode_raw(const rl_bytes *ops, size_t n, rl_buf *out);
 /*
  * Decodes a PUSH into ops[0..*n) (at most cap). Each op borrows its value
  * from body and its refs from pool (pool_cap ids in all, shared by the ops;
- * RL_ETOOBIG if exceeded). RL_EPROTO on malformed bytes, RL_EINVAL /
+ * RL_ETOOBIG if exceeded). RL_ETOOBIG when the batch holds more than cap or
+ * RL_BATCH_MAX_OPS operations; RL_EPROTO on malformed bytes, RL_EINVAL /
  * RL_ETOOBIG for an op that does not validate.
  */
 rl_err rl_msg_push_decode(rl_bytes body, rl_op *ops, size_t cap, size_t *n, rl_opid *pool,
