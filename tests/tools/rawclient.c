@@ -51,6 +51,8 @@
  *                    register write on SIT; then "mixed sit HEX" (the new one)
  *   ctr:N            the next operation gets counter N (then N+1...): an
  *                    operation id already used, say
+ *   clock:MS         later operations are stamped at wall time MS (ms since
+ *                    the epoch) instead of now; clock:0 goes back to now
  *   keep             remembers the current session
  *   resume           goes back to the remembered session (same connection)
  *   garbage:N        sends N random bytes as a frame; the answer's kind is
@@ -91,6 +93,7 @@ typedef struct raw {
 	rl_buf last; /* the last frame sent */
 	uint8_t author[RL_DEV_BYTES];
 	uint64_t ahead_ms;
+	uint64_t fixed_ms; /* clock:MS; 0 = the wall clock */
 	bool tamper;     /* flip a byte of the next sealed frame */
 	bool tamper_mid; /* ... in the middle of its ciphertext */
 	long tamper_off; /* ... else at this offset (negative: from the end) */
@@ -202,7 +205,7 @@ op_stamp(raw *r, rl_op *op, const uint8_t sit[RL_SIT_BYTES], uint32_t i)
 	memcpy(op->sit, sit, RL_SIT_BYTES);
 	memcpy(op->id.dev, r->author, RL_DEV_BYTES);
 	op->id.ctr = ++r->ctr;
-	op->hlc = rl_hlc_make(rl_wall_ms() + r->ahead_ms, i);
+	op->hlc = rl_hlc_make((r->fixed_ms ? r->fixed_ms : rl_wall_ms()) + r->ahead_ms, i);
 }
 
 static void
@@ -802,6 +805,8 @@ cmd_session(int argc, char **argv)
 			rc = step_mixed(&r, a + 6);
 		else if (strncmp(a, "ctr:", 4) == 0)
 			r.ctr = strtoull(a + 4, NULL, 10) - 1;
+		else if (strncmp(a, "clock:", 6) == 0)
+			r.fixed_ms = strtoull(a + 6, NULL, 10);
 		else if (strcmp(a, "keep") == 0) {
 			r.kept = r.s;
 			r.have_kept = r.open;
