@@ -94,6 +94,17 @@ fuzz: fuzz-build
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus/$$t \
 	    tests/fuzz/corpus/$$t || exit 1; done
 
+# The fault tests' long modes: the soak through the faulty proxy, the
+# crash loop and the load run, longer (make test runs them short).
+SOAK_SECONDS ?= 600
+CRASH_KILLS  ?= 2000
+LOAD_SECONDS ?= 300
+soak: all
+	@BUILD=$(BUILD) SOAK_SECONDS=$(SOAK_SECONDS) CRASH_KILLS=$(CRASH_KILLS) \
+	  CRASH_MAX_SECONDS=$$(( $(CRASH_KILLS) + 600 )) LOAD_SECONDS=$(LOAD_SECONDS) bash tests/run.sh -- \
+	  tests/integration/test_fault_soak.sh tests/integration/test_fault_crash.sh \
+	  tests/integration/test_fault_load.sh
+
 clean:
 	rm -rf build build-asan build-fuzz
 
