@@ -227,6 +227,24 @@ store_fsync_path(const char *path)
 	return e;
 }
 
+/*
+ * Frees the reader slots of processes that died inside a read transaction
+ * (SIGKILL, a crash): LMDB frees them only when the lock file is reset,
+ * i.e. when no process has the store open. While one stays open (the
+ * server, `relais sync --watch`), every kill leaked one of the 126 slots,
+ * and then no process could read the store any more (MDB_READERS_FULL).
+ * Returns how many were freed.
+ */
+static int
+store_clear_dead_readers(MDB_env *env)
+{
+	int dead = 0;
+
+	if (mdb_reader_check(env, &dead) != 0)
+		return 0;
+	return dead;
+}
+
 /* Creates and opens the environment in dir (which must exist). */
 static rl_err
 store_env_open(const char *dir, size_t map_bytes, MDB_env **out)
@@ -612,6 +630,7 @@ rl_store_open(const char *dir, const rl_secret *s, const rl_store_opts *opts, rl
 	if ((e = store_env_open(dir, opts ? opts->map_bytes : 0, &st->env)) != RL_OK ||
 	    (e = store_check_size(st->env)) != RL_OK)
 		goto fail;
+	store_clear_dead_readers(st->env);
 	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
 		e = store_err(rc);
 		goto fail;
@@ -756,6 +775,8 @@ rl_store_begin(rl_store *st, bool write, rl_txn **out)
 	txn->st = st;
 	txn->write = write;
 	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &txn->txn);
+	if (rc == MDB_READERS_FULL && store_clear_dead_readers(st->env) > 0)
+		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &txn->txn);
 	if (rc == MDB_MAP_RESIZED) {
 		/* Another process grew the map: adopt its size and retry once. */
 		if ((rc = mdb_env_set_mapsize(st->env, 0)) == 0)

@@ -11,6 +11,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1326,6 +1328,44 @@ test_map_full(void **state)
 	rl_buf_fini(&b);
 }
 
+/* Processes killed inside a read transaction while another keeps the store
+ * open (the server, a watching client): their reader slots must not run out. */
+static void
+test_dead_readers(void **state)
+{
+	fx *f = *state;
+	rl_secret s = pass_secret(PASS);
+	rl_store *st = NULL;
+	rl_txn *txn;
+
+	RL_PASS(rl_store_create(f->dir, &s, &opts_min));
+	RL_PASS(rl_store_open(f->dir, &s, &opts_min, &st));
+	for (int i = 0; i < 300; i++) {
+		pid_t pid = fork();
+		int status;
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			rl_store *cst;
+			rl_txn *ctx;
+
+			if (rl_store_open(f->dir, &s, &opts_min, &cst) != RL_OK)
+				_exit(3);
+			if (rl_store_begin(cst, false, &ctx) != RL_OK)
+				_exit(4);
+			raise(SIGKILL);
+			_exit(5);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (!WIFSIGNALED(status))
+			fail_msg("kill %d: the child could not read the store (exit %d)", i,
+			         WEXITSTATUS(status));
+	}
+	RL_PASS(rl_store_begin(st, false, &txn));
+	rl_store_abort(txn);
+	rl_store_close(st);
+}
+
 int
 main(void)
 {
@@ -1353,6 +1393,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fault_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_readers, setup, teardown),
 	};
 
 	if (rl_crypto_init() != RL_OK)
