@@ -189,8 +189,11 @@ static void sess_drop(sess_slot *slot);
 
 /* Seals body for the session of j and answers; a vanished session gets a
  * plaintext session error. */
+/* Seals body for the session of j and answers; a vanished session gets a
+ * plaintext session error. With close, the session is dropped before the
+ * answer leaves, so the client's next request cannot find it. */
 static void
-reply_sealed(srv *s, job *j, rl_bytes body)
+reply_sealed_close(srv *s, job *j, rl_bytes body, bool close)
 {
 	sess_slot *slot;
 	rl_buf out;
@@ -201,6 +204,8 @@ reply_sealed(srv *s, job *j, rl_bytes body)
 	if ((slot = sess_find(s, j->sid)) != NULL) {
 		e = rl_session_seal(&slot->s, body, &out);
 		slot->last_ms = rl_wall_ms();
+		if (close)
+			sess_drop(slot);
 	}
 	pthread_mutex_unlock(&s->smu);
 	if (e == RL_OK)
@@ -211,14 +216,27 @@ reply_sealed(srv *s, job *j, rl_bytes body)
 }
 
 static void
-reply_sealed_error(srv *s, job *j, rl_err err)
+reply_sealed(srv *s, job *j, rl_bytes body)
+{
+	reply_sealed_close(s, j, body, false);
+}
+
+/* A sealed error; with close, the session ends with it. */
+static void
+reply_sealed_error_close(srv *s, job *j, rl_err err, bool close)
 {
 	rl_buf b;
 
 	rl_buf_init(&b);
 	rl_msg_error_encode(rl_wire_code(err), rl_strerror(err), &b);
-	reply_sealed(s, j, rl_buf_view(&b));
+	reply_sealed_close(s, j, rl_buf_view(&b), close);
 	rl_buf_fini(&b);
+}
+
+static void
+reply_sealed_error(srv *s, job *j, rl_err err)
+{
+	reply_sealed_error_close(s, j, err, false);
 }
 
 /* ---- sessions ---- */
@@ -489,11 +507,7 @@ handle_sealed(srv *s, job *j)
 
 	/* Revocation takes effect on the next request of an open session. */
 	if ((e = device_load(s, j->dev.pk, &j->dev)) != RL_OK) {
-		reply_sealed_error(s, j, e == RL_EREVOKED ? e : RL_EPERM);
-		pthread_mutex_lock(&s->smu);
-		if ((slot = sess_find(s, j->sid)) != NULL)
-			sess_drop(slot);
-		pthread_mutex_unlock(&s->smu);
+		reply_sealed_error_close(s, j, e == RL_EREVOKED ? e : RL_EPERM, true);
 		return false;
 	}
 	if (rl_msg_type(rl_buf_view(&j->body), &type) != RL_OK) {
@@ -534,11 +548,7 @@ handle_sealed(srv *s, job *j)
 		return false;
 	}
 	case RL_MSG_BYE:
-		reply_sealed_error(s, j, RL_ECLOSED);
-		pthread_mutex_lock(&s->smu);
-		if ((slot = sess_find(s, j->sid)) != NULL)
-			sess_drop(slot);
-		pthread_mutex_unlock(&s->smu);
+		reply_sealed_error_close(s, j, RL_ECLOSED, true);
 		return false;
 	default:
 		reply_sealed_error(s, j, RL_EPROTO);
