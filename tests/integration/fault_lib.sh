@@ -6,6 +6,8 @@
 #   proxy_stop            SIGTERM, wait: the stats line is in $PROXY_ERR
 #   proxy_stat NAME       a counter of the proxy's last stats line
 #   made_of CLIENT        changes the client wrote and holds (outbox + sent)
+#   sanitized             true when the programs are built with ASan (make
+#                         asan): memory figures are then the sanitizer's
 #   check_exactly_once CLIENT...
 #   check_converged CLIENT...
 #
@@ -55,6 +57,10 @@ proxy_stop() {
 
 proxy_stat() {
 	grep '^proxy: stats ' "$PROXY_ERR" | tail -n1 | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+sanitized() {
+	[ -n "${RL_SANITIZED:-}" ] || ldd "$SERVER" 2>/dev/null | grep -q 'libasan\|libubsan'
 }
 
 made_of() {

@@ -13,7 +13,8 @@
 #   - the server's memory stays flat: its anonymous memory (heap; the LMDB
 #     map is file-backed and grows with the store) at its peak in the second
 #     half of the run is at most 16 MiB above its peak in the first half,
-#     and never above 256 MiB.
+#     and never above 256 MiB (not checked in a sanitized build, whose
+#     allocator keeps freed memory in quarantine).
 # The figures (changes/s, syncs/s, latencies, memory) are printed.
 source "$(dirname "$0")/fault_lib.sh"
 
@@ -48,6 +49,11 @@ assert_eq "$(fig total)" "$made" "the server holds as many changes as the client
 entries="$("$RAW" session "$URL" "$T/auditor.key" hello pull | sed -n 's/^pull ok entries=\([0-9]*\) .*/\1/p')"
 assert_eq "$entries" "$made" "the global log holds each of the $made changes once"
 
+if sanitized; then
+	echo "note: sanitized build, the memory figures are ASan's (quarantine): not checked"
+	done_ok
+	exit 0
+fi
 h1="$(sed -n 's/.*first_max=\([0-9]*\).*/\1/p' "$T/load.out")"
 h2="$(sed -n 's/.*second_max=\([0-9]*\).*/\1/p' "$T/load.out")"
 amax="$(sed -n 's/.*anon_kb first=[0-9]* max=\([0-9]*\).*/\1/p' "$T/load.out")"

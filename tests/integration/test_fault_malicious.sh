@@ -24,7 +24,8 @@
 #      unknown keys in parallel, garbage frames, 300 idle connections and
 #      300 connections each declaring an 8 MiB message; every sync of the
 #      well-behaved client succeeds, the server stays up, its memory grows
-#      with the bytes actually sent only and comes back once they close;
+#      with the bytes actually sent only and comes back once they close
+#      (memory not checked in a sanitized build);
 #   5. nothing of all that is stored: server counts, hq's pull, the global
 #      log (check_exactly_once) and convergence.
 source "$(dirname "$0")/fault_lib.sh"
@@ -190,13 +191,13 @@ run a1 sync
 assert_eq "$RC" 0 "a1 syncs with 300 connections each declaring an 8 MiB message ($ERR)"
 grow=$(( (rss_big - rss0) / 1024 ))
 echo "server RSS: ${rss0} KiB before the floods, ${rss_big} KiB with 300 x 8 MiB declared (64 KiB sent each)"
-[ "$grow" -lt 100 ] || fail "the server grew by $grow MiB for 19 MiB sent (2.4 GB declared)"
+sanitized || [ "$grow" -lt 100 ] || fail "the server grew by $grow MiB for 19 MiB sent (2.4 GB declared)"
 ok
 for fd in "${BIG[@]}"; do exec {fd}>&-; done
 sleep 0.5
 rss_end="$(rss_kb)"
 echo "server RSS once they closed: ${rss_end} KiB"
-[ $(( (rss_end - rss0) / 1024 )) -lt 20 ] || fail "the server kept $(( (rss_end - rss0) / 1024 )) MiB after the connections closed"
+sanitized || [ $(( (rss_end - rss0) / 1024 )) -lt 20 ] || fail "the server kept $(( (rss_end - rss0) / 1024 )) MiB after the connections closed"
 ok
 kill -0 "$SRV_PID" 2>/dev/null || fail "the server died under the floods"
 ok

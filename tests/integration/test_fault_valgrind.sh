@@ -10,11 +10,16 @@
 # uninitialised memory, bad free or definite leak makes it exit 99 (its own
 # exit codes are 0, 1 and 2), and the test prints valgrind's report. The
 # flow's results are checked too (what the second client pulled).
-# Skipped, with a message, when valgrind is not installed.
+# Skipped, with a message, when valgrind is not installed or the programs
+# are built with sanitizers (make asan).
 source "$(dirname "$0")/sync_lib.sh"
 
 if ! command -v valgrind >/dev/null; then
 	echo "skip: $TEST_NAME: valgrind not installed (apt-get install valgrind)"
+	exit 0
+fi
+if [ -n "${RL_SANITIZED:-}" ] || ldd "$RELAIS" 2>/dev/null | grep -q 'libasan\|libubsan'; then
+	echo "skip: $TEST_NAME: the programs are built with sanitizers, valgrind cannot run them"
 	exit 0
 fi
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
