@@ -17,7 +17,9 @@
 # or 1 (a refusal, never a crash), the watchers must still be running at
 # the end. Then the proxy goes, everyone syncs straight to the server (twice
 # around), and:
-#   - the proxy injected every kind of fault at least once;
+#   - the proxy injected every kind of fault at least once, and dropped
+#     connections mid-handshake, mid-batch (inside a push) and mid-ack
+#     (inside the answer to a push) at least once each;
 #   - some syncs through it failed and some succeeded;
 #   - every change is on the server exactly once, nothing pending
 #     (check_exactly_once in fault_lib.sh);
@@ -51,7 +53,7 @@ ANT[hq]=""
 # Per segment (at most 600 bytes): about 1 in 22 gets a fault.
 proxy_start --seed "$SEED" --segment 600 --quiet \
 	--drop 0.006 --stall 0.003 --trunc 0.003 --flip 0.004 --dup 0.003 \
-	--reorder 0.006 --delay 0.02 --delay-ms 150 --rst-ratio 0.5
+	--reorder 0.006 --delay 0.02 --delay-ms 150 --rst-ratio 0.5 --drop-ack 0.05
 cat >"$T/chaos.conf" <<EOF
 [sync]
 server = tcp://127.0.0.1:$PP
@@ -173,7 +175,7 @@ ok
 
 # ---- what the link did
 echo "proxy: $(grep '^proxy: stats' "$PROXY_ERR")"
-for f in drop stall trunc flip dup reorder delay; do
+for f in drop stall trunc flip dup reorder delay drop_handshake drop_batch drop_ack; do
 	n="$(proxy_stat "$f")"
 	[ "${n:-0}" -gt 0 ] || fail "the proxy injected no '$f' fault in $SOAK_SECONDS s"
 	ok

@@ -7,7 +7,7 @@
  *         [--up-bytes N] [--down-bytes N] [--after-ms N] [--cut-conns K] [--rst]
  *         [--seed N] [--segment MAX] [--drop P] [--stall P] [--trunc P] [--flip P]
  *         [--dup P] [--reorder P] [--delay P] [--delay-ms MAX] [--rst-ratio P]
- *         [--stall-ms N]
+ *         [--stall-ms N] [--drop-ack P]
  *
  * It listens on 127.0.0.1:PORT (0, the default, takes a free port) and
  * prints "listening PORT" on stdout (and into --port-file), then forwards
@@ -43,12 +43,23 @@
  *   --delay P    hold the segment, and everything behind it, a random time
  *                up to --delay-ms (default 200)
  *
+ * --drop-ack P adds a drop, with probability P, to each segment of an
+ * answer to a push (see below): acknowledgements are small, one segment
+ * each, and rarely hit otherwise.
+ *
+ * To say where a drop fell, the proxy follows the SP framing of what each
+ * side sends (an 8-byte header, then frames of an 8-byte length and a
+ * body; request k gets answer k): a drop in the first frame of either side
+ * is "mid-handshake", one inside a request of more than 512 bytes (a push:
+ * other requests are a few dozen bytes) "mid-batch", one inside the answer
+ * to such a request "mid-ack".
+ *
  * Each cut is reported on stderr ("proxy: conn 1 cut: ..."), each connection
  * that ends by itself too ("proxy: conn 2 closed ..."); --quiet says
  * nothing per connection, --verbose also reports every random fault. On exit
  * (SIGTERM or SIGINT) a summary line gives the counts:
  *   proxy: stats conns=N drop=N stall=N trunc=N flip=N dup=N reorder=N
- *          delay=N up=BYTES down=BYTES
+ *          delay=N drop_handshake=N drop_batch=N drop_ack=N up=BYTES down=BYTES
  *
  * One thread, poll(2), non-blocking sockets, a bounded queue per direction.
  */
@@ -76,6 +87,9 @@
 #define PROXY_REORDER_HOLD_MS 50
 #define PROXY_DEFAULT_DELAY_MS 200
 #define PROXY_DEFAULT_STALL_MS 10000
+#define PROXY_SP_HEADER 8          /* SP protocol header at a connection's start */
+#define PROXY_BIG_REQUEST 512      /* a request this big is a push */
+#define PROXY_SIZES 16             /* request sizes remembered, by index */
 
 enum { F_DROP, F_STALL, F_TRUNC, F_FLIP, F_DUP, F_REORDER, F_DELAY, F__COUNT };
 
@@ -99,6 +113,13 @@ typedef struct pipe_dir {
 	uint64_t budget; /* bytes still allowed through; PROXY_NONE unbounded */
 	uint64_t moved;  /* bytes delivered */
 	bool eof;        /* the source closed */
+	/* SP framing of what the source sent (before any fault). */
+	uint64_t frames;   /* complete frames */
+	uint64_t part_len; /* length of the part being read (header, length, body) */
+	uint64_t part_got;
+	int part;          /* 0 SP header, 1 frame length, 2 frame body */
+	uint8_t lenbuf[8];
+	uint64_t sizes[PROXY_SIZES]; /* body sizes of frames, by index */
 } pipe_dir;
 
 typedef struct conn {
@@ -124,12 +145,14 @@ typedef struct opts {
 	size_t segment;
 	double p[F__COUNT];
 	double rst_ratio;
+	double drop_ack;
 	uint64_t delay_ms, stall_ms;
 } opts;
 
 static volatile sig_atomic_t stop;
 static uint64_t rng_state;
 static unsigned long long fault_count[F__COUNT];
+static unsigned long long drop_handshake, drop_batch, drop_ack;
 
 static void
 on_signal(int sig)
@@ -178,7 +201,7 @@ usage(void)
 	      "             [--up-bytes N] [--down-bytes N] [--after-ms N] [--cut-conns K] [--rst]\n"
 	      "             [--seed N] [--segment MAX] [--drop P] [--stall P] [--trunc P]\n"
 	      "             [--flip P] [--dup P] [--reorder P] [--delay P] [--delay-ms MAX]\n"
-	      "             [--rst-ratio P] [--stall-ms N]\n",
+	      "             [--rst-ratio P] [--stall-ms N] [--drop-ack P]\n",
 	      stderr);
 	return 2;
 }
@@ -340,6 +363,60 @@ fault_note(const opts *o, const conn *c, int f, const char *dir, uint64_t at)
 		        (unsigned long long)at);
 }
 
+/* Follows the SP framing over n bytes the source sent. */
+static void
+frame_track(pipe_dir *d, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		uint64_t want = (d->part == 0 ? PROXY_SP_HEADER : d->part == 1 ? 8 : d->part_len) -
+		                d->part_got;
+		size_t take = want < n ? (size_t)want : n;
+
+		if (d->part == 1)
+			memcpy(d->lenbuf + d->part_got, p, take);
+		d->part_got += take;
+		p += take;
+		n -= take;
+		if (d->part_got < (d->part == 0 ? PROXY_SP_HEADER : d->part == 1 ? 8 : d->part_len))
+			continue;
+		d->part_got = 0;
+		if (d->part == 1) {
+			d->part_len = 0;
+			for (int i = 0; i < 8; i++)
+				d->part_len = d->part_len << 8 | d->lenbuf[i];
+			d->sizes[d->frames % PROXY_SIZES] = d->part_len;
+			d->part = 2;
+			if (d->part_len > 0)
+				continue;
+		}
+		if (d->part == 2)
+			d->frames++;
+		d->part = 1;
+	}
+}
+
+/* Whether direction d of c is sending the answer to a push. */
+static bool
+in_ack(const conn *c, const pipe_dir *d)
+{
+	uint64_t k = d->frames;
+
+	return d == &c->down && k > 0 && c->up.frames > k && c->up.frames - k < PROXY_SIZES &&
+	       c->up.sizes[k % PROXY_SIZES] > PROXY_BIG_REQUEST;
+}
+
+/* Where a drop in direction d of c falls (see the top of the file). */
+static void
+drop_where(conn *c, const pipe_dir *d)
+{
+	if (d->frames == 0)
+		drop_handshake++;
+	else if (d == &c->up && d->part == 2 && d->part_len > PROXY_BIG_REQUEST)
+		drop_batch++;
+	else if (in_ack(c, d))
+		drop_ack++;
+}
+
 /*
  * Takes one segment read from the source of direction d and queues it with
  * at most one random fault. Returns false when the fault closes the
@@ -362,10 +439,14 @@ dir_take(conn *c, pipe_dir *d, const char *name, const uint8_t *p, size_t len, c
 	}
 	if (c->stalled || c->closing)
 		return; /* a black hole, or the end of the link: the bytes vanish */
+	if (f < 0 && o->drop_ack > 0 && in_ack(c, d) && chance(o->drop_ack))
+		f = F_DROP;
 	switch (f) {
 	case F_DROP: {
 		size_t keep = (size_t)rnd_below(len);
 
+		frame_track(d, p, keep);
+		drop_where(c, d);
 		fault_note(o, c, f, name, at + keep);
 		if (keep)
 			dir_enqueue(d, seg_new(p, keep, now));
@@ -440,12 +521,15 @@ dir_read(conn *c, pipe_dir *d, const char *name, int src, const opts *o)
 	}
 	if (d->budget != PROXY_NONE)
 		d->budget -= (uint64_t)n;
-	for (size_t off = 0; off < (size_t)n;) {
+	for (size_t off = 0; off < (size_t)n && !c->closing;) {
 		size_t len = (size_t)n - off;
 
 		if (o->segment && len > o->segment)
 			len = 1 + (size_t)rnd_below(o->segment);
+		/* A drop follows the framing itself, up to where it cuts. */
 		dir_take(c, d, name, buf + off, len, o);
+		if (!c->closing)
+			frame_track(d, buf + off, len);
 		off += len;
 	}
 	return 0;
@@ -513,6 +597,8 @@ print_stats(unsigned accepted, uint64_t up, uint64_t down)
 	fprintf(stderr, "proxy: stats conns=%u", accepted);
 	for (int k = 0; k < F__COUNT; k++)
 		fprintf(stderr, " %s=%llu", fault_names[k], fault_count[k]);
+	fprintf(stderr, " drop_handshake=%llu drop_batch=%llu drop_ack=%llu", drop_handshake,
+	        drop_batch, drop_ack);
 	fprintf(stderr, " up=%llu down=%llu\n", (unsigned long long)up, (unsigned long long)down);
 }
 
@@ -573,6 +659,9 @@ main(int argc, char **argv)
 		else if (strcmp(a, "--rst-ratio") == 0) {
 			if (!parse_prob(v, &o.rst_ratio))
 				return usage();
+		} else if (strcmp(a, "--drop-ack") == 0) {
+			if (!parse_prob(v, &o.drop_ack))
+				return usage();
 		} else if (!parse_u64(v, &n))
 			return usage();
 		else if (strcmp(a, "--listen") == 0 && n <= 65535)
@@ -608,7 +697,7 @@ main(int argc, char **argv)
 			fputs("proxy: the fault probabilities add up to more than 1\n", stderr);
 			return 2;
 		}
-		if (sum > 0 || seeded) {
+		if (sum > 0 || o.drop_ack > 0 || seeded) {
 			if (!seeded)
 				o.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 			fprintf(stderr, "proxy: seed %llu\n", (unsigned long long)o.seed);
