@@ -3,7 +3,8 @@
  * mid-handshake, mid-batch or mid-acknowledgement, that lag, lose, corrupt,
  * duplicate or reorder bytes.
  *
- *   proxy --target HOST:PORT [--listen PORT] [--port-file F] [--quiet] [--verbose]
+ *   proxy --target HOST:PORT [--listen PORT] [--port-file F] [--stats-file F]
+ *         [--quiet] [--verbose]
  *         [--up-bytes N] [--down-bytes N] [--after-ms N] [--cut-conns K] [--rst]
  *         [--seed N] [--segment MAX] [--drop P] [--stall P] [--trunc P] [--flip P]
  *         [--dup P] [--reorder P] [--delay P] [--delay-ms MAX] [--rst-ratio P]
@@ -60,6 +61,7 @@
  * (SIGTERM or SIGINT) a summary line gives the counts:
  *   proxy: stats conns=N drop=N stall=N trunc=N flip=N dup=N reorder=N
  *          delay=N drop_handshake=N drop_batch=N drop_ack=N up=BYTES down=BYTES
+ * and --stats-file F holds the same line, rewritten every second.
  *
  * One thread, poll(2), non-blocking sockets, a bounded queue per direction.
  */
@@ -138,6 +140,7 @@ typedef struct opts {
 	const char *target;
 	unsigned listen_port;
 	const char *port_file;
+	const char *stats_file; /* rewritten every second with the stats line */
 	uint64_t up_bytes, down_bytes, after_ms;
 	unsigned cut_conns;
 	bool rst, quiet, verbose;
@@ -197,7 +200,8 @@ chance(double p)
 static int
 usage(void)
 {
-	fputs("usage: proxy --target HOST:PORT [--listen PORT] [--port-file F] [--quiet] [--verbose]\n"
+	fputs("usage: proxy --target HOST:PORT [--listen PORT] [--port-file F] [--stats-file F]\n"
+	      "             [--quiet] [--verbose]\n"
 	      "             [--up-bytes N] [--down-bytes N] [--after-ms N] [--cut-conns K] [--rst]\n"
 	      "             [--seed N] [--segment MAX] [--drop P] [--stall P] [--trunc P]\n"
 	      "             [--flip P] [--dup P] [--reorder P] [--delay P] [--delay-ms MAX]\n"
@@ -592,14 +596,29 @@ dir_can_read(const conn *c, const pipe_dir *d)
 }
 
 static void
-print_stats(unsigned accepted, uint64_t up, uint64_t down)
+print_stats(FILE *f, unsigned accepted, uint64_t up, uint64_t down)
 {
-	fprintf(stderr, "proxy: stats conns=%u", accepted);
+	fprintf(f, "proxy: stats conns=%u", accepted);
 	for (int k = 0; k < F__COUNT; k++)
-		fprintf(stderr, " %s=%llu", fault_names[k], fault_count[k]);
-	fprintf(stderr, " drop_handshake=%llu drop_batch=%llu drop_ack=%llu", drop_handshake,
-	        drop_batch, drop_ack);
-	fprintf(stderr, " up=%llu down=%llu\n", (unsigned long long)up, (unsigned long long)down);
+		fprintf(f, " %s=%llu", fault_names[k], fault_count[k]);
+	fprintf(f, " drop_handshake=%llu drop_batch=%llu drop_ack=%llu", drop_handshake, drop_batch,
+	        drop_ack);
+	fprintf(f, " up=%llu down=%llu\n", (unsigned long long)up, (unsigned long long)down);
+}
+
+/* Rewrites the stats file (atomically: a temporary file renamed). */
+static void
+write_stats(const char *path, unsigned accepted, uint64_t up, uint64_t down)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return;
+	print_stats(f, accepted, up, down);
+	if (fclose(f) == 0)
+		rename(tmp, path);
 }
 
 int
@@ -612,7 +631,7 @@ main(int argc, char **argv)
 	socklen_t salen = sizeof(sa);
 	struct sigaction sig;
 	unsigned accepted = 0;
-	uint64_t total_up = 0, total_down = 0;
+	uint64_t total_up = 0, total_down = 0, stats_due = 0;
 	opts o;
 	bool seeded = false;
 	int lfd, one = 1;
@@ -656,6 +675,8 @@ main(int argc, char **argv)
 			o.target = v;
 		else if (strcmp(a, "--port-file") == 0)
 			o.port_file = v;
+		else if (strcmp(a, "--stats-file") == 0)
+			o.stats_file = v;
 		else if (strcmp(a, "--rst-ratio") == 0) {
 			if (!parse_prob(v, &o.rst_ratio))
 				return usage();
@@ -744,6 +765,13 @@ main(int argc, char **argv)
 		nfds_t n = 0;
 		uint64_t now = now_ms(), wake = PROXY_NONE;
 		int timeout;
+
+		if (o.stats_file != NULL && now >= stats_due) {
+			write_stats(o.stats_file, accepted, total_up, total_down);
+			stats_due = now + 1000;
+		}
+		if (o.stats_file != NULL)
+			wake = stats_due;
 
 		pfd[n].fd = lfd;
 		pfd[n].events = POLLIN;
@@ -875,6 +903,8 @@ main(int argc, char **argv)
 		if (conns[i].used)
 			conn_close(&conns[i], false, NULL, &o);
 	close(lfd);
-	print_stats(accepted, total_up, total_down);
+	print_stats(stderr, accepted, total_up, total_down);
+	if (o.stats_file != NULL)
+		write_stats(o.stats_file, accepted, total_up, total_down);
 	return 0;
 }
