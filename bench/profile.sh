@@ -9,11 +9,13 @@
 #   serve    a new device pulls SITUATIONS: the server
 #
 # Prints the inclusive share of each function (perf report --children) and
-# the share of each library. KEEP=1 keeps the work directory and perf.data.
+# the share of each library. PROFILE=realistic generates the benchmark issue's
+# situations (default: design). KEEP=1 keeps the work directory and perf.data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHAT=${1:?usage: bench/profile.sh ingest|push|pull|serve [SITUATIONS]}
 N=${2:-20000}
+PROFILE=${PROFILE:-design}
 BUILD=${BUILD:-build}
 RB=$BUILD/bench/relais-bench
 RS=$BUILD/relais-server
@@ -39,29 +41,34 @@ dev() {
   $RC --store "$W/$1" init --antenna "$2" >/dev/null
   $RC --store "$W/$1" enroll --server "tcp://127.0.0.1:$port" --token "$tok" >/dev/null
 }
-rec() { perf record --call-graph dwarf,16384 -F 999 -o "$W/perf.data" "$@" 2>"$W/perf.log"; }
+PERF=(perf record --call-graph dwarf,16384 -F 999 -o "$W/perf.data")
+# perf attached to the server runs in the background (not in a subshell:
+# SIGINT must reach perf itself).
+attach() { "${PERF[@]}" -p "$SP" 2>"$W/perf.log" & pp=$!; sleep 0.5; }
+detach() { kill -INT "$pp"; wait "$pp" || true; }
 case $WHAT in
   ingest)
     stores=()
     for i in $(seq 1 8); do
-      dev "c$i" "A$i"; $RB gen --store "$W/c$i" --situations $((N / 8)) --seed "$i" >/dev/null
+      dev "c$i" "A$i"
+      $RB gen --store "$W/c$i" --situations $((N / 8)) --seed "$i" --profile "$PROFILE" >/dev/null
       stores+=(--store "$W/c$i")
     done
-    rec -p "$SP" & pp=$!; sleep 0.5
+    attach
     $RB push "${stores[@]}" --server-pid "$SP"
-    kill -INT $pp; wait $pp || true ;;
+    detach ;;
   push)
-    dev a A1; $RB gen --store "$W/a" --situations "$N" >/dev/null
-    rec -- $RB push --store "$W/a" --server-pid "$SP" ;;
+    dev a A1; $RB gen --store "$W/a" --situations "$N" --profile "$PROFILE" >/dev/null
+    "${PERF[@]}" -- $RB push --store "$W/a" --server-pid "$SP" 2>"$W/perf.log" ;;
   pull|serve)
-    dev a A1; dev b A1; $RB gen --store "$W/a" --situations "$N" >/dev/null
+    dev a A1; dev b A1; $RB gen --store "$W/a" --situations "$N" --profile "$PROFILE" >/dev/null
     $RB push --store "$W/a" >/dev/null
     if [ "$WHAT" = pull ]; then
-      rec -- $RB pull --store "$W/b" --server-pid "$SP"
+      "${PERF[@]}" -- $RB pull --store "$W/b" --server-pid "$SP" 2>"$W/perf.log"
     else
-      rec -p "$SP" & pp=$!; sleep 0.5
+      attach
       $RB pull --store "$W/b" --server-pid "$SP"
-      kill -INT $pp; wait $pp || true
+      detach
     fi ;;
   *) echo "unknown: $WHAT"; exit 2 ;;
 esac

@@ -15,7 +15,8 @@
  *   relais-bench noop --store D [--n N]
  *       no-op sync, PING and new-session (handshake) round trips
  *   relais-bench lmdb --dir D --store S... [--batch K]
- *       raw LMDB puts of the very bytes waiting in the stores' outboxes
+ *       raw LMDB puts of the very bytes waiting in the stores' outboxes,
+ *       under ascending keys (appends) and under random keys
  *   relais-bench local [--dir D] [--n N]
  *       local changes (per edit and in bulk) against raw LMDB puts
  *
@@ -220,27 +221,52 @@ rss_peak(rss *peak)
 		peak->shmem = r.shmem;
 }
 
-/* CPU seconds (user + system) a process used so far; -1 if unknown. */
-static double
-proc_cpu_s(long pid)
+/* CPU seconds a process used so far (user, system; -1 if unknown) and
+ * the bytes it handed to write system calls (wchar; -1 if unknown). */
+typedef struct pstat {
+	double user, sys;
+	double wchar;
+} pstat;
+
+static pstat
+proc_stat(long pid)
 {
+	pstat r = { -1, -1, -1 };
 	char path[64], buf[1024], *p;
 	unsigned long ut = 0, st = 0;
+	unsigned long long w;
 	FILE *f;
 	size_t n;
 
 	if (pid <= 0)
-		return -1;
+		return r;
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	if ((f = fopen(path, "r")) == NULL)
-		return -1;
+		return r;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	if ((p = strrchr(buf, ')')) == NULL ||
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+		return r;
+	r.user = (double)ut / (double)sysconf(_SC_CLK_TCK);
+	r.sys = (double)st / (double)sysconf(_SC_CLK_TCK);
+	snprintf(path, sizeof(path), "/proc/%ld/io", pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(buf, sizeof(buf), f) != NULL)
+			if (sscanf(buf, "wchar: %llu", &w) == 1)
+				r.wchar = (double)w;
+		fclose(f);
+	}
+	return r;
+}
+
+static double
+proc_cpu_s(long pid)
+{
+	pstat p = proc_stat(pid);
+
+	return p.user < 0 ? -1 : p.user + p.sys;
 }
 
 static double
@@ -462,12 +488,14 @@ lmdb_open(const char *dir, MDB_dbi *dbi)
 }
 
 /*
- * Raw LMDB: the n values vals[i] (lens[i] bytes) put under random 24-byte
- * keys (like situation ids plus a counter), committing durably every batch
- * puts. Returns puts/s.
+ * Raw LMDB: the n values vals[i] (lens[i] bytes) put under 24-byte keys,
+ * committing durably every batch puts; ascending keys with MDB_APPEND (a
+ * log: the best LMDB does with these bytes), else random keys (like
+ * situation ids plus a counter). Returns puts/s.
  */
 static double
-raw_lmdb(const char *dir, size_t n, uint8_t *const *vals, const size_t *lens, size_t batch)
+raw_lmdb_keys(const char *dir, size_t n, uint8_t *const *vals, const size_t *lens, size_t batch,
+              bool ascending)
 {
 	MDB_dbi dbi;
 	MDB_env *env = lmdb_open(dir, &dbi);
@@ -482,10 +510,16 @@ raw_lmdb(const char *dir, size_t n, uint8_t *const *vals, const size_t *lens, si
 			MDB_val kv = { sizeof(key), key }, vv = { lens[done], vals[done] };
 			uint64_t r = rng(), r2 = rng();
 
-			memcpy(key, &r, 8);
-			memcpy(key + 8, &r2, 8);
-			memcpy(key + 16, &done, 8);
-			if (mdb_put(txn, dbi, &kv, &vv, 0) != 0)
+			if (ascending) {
+				memset(key, 0, 16);
+				for (int b = 0; b < 8; b++)
+					key[16 + b] = (uint8_t)((uint64_t)done >> (56 - 8 * b));
+			} else {
+				memcpy(key, &r, 8);
+				memcpy(key + 8, &r2, 8);
+				memcpy(key + 16, &done, 8);
+			}
+			if (mdb_put(txn, dbi, &kv, &vv, ascending ? MDB_APPEND : 0) != 0)
 				exit(1);
 		}
 		if (mdb_txn_commit(txn) != 0)
@@ -494,6 +528,12 @@ raw_lmdb(const char *dir, size_t n, uint8_t *const *vals, const size_t *lens, si
 	t0 = now_s() - t0;
 	mdb_env_close(env);
 	return (double)n / t0;
+}
+
+static double
+raw_lmdb(const char *dir, size_t n, uint8_t *const *vals, const size_t *lens, size_t batch)
+{
+	return raw_lmdb_keys(dir, n, vals, lens, batch, false);
 }
 
 static int
@@ -579,7 +619,7 @@ cmd_lmdb(const char *dir, const char **stores, int nstores, size_t n, size_t byt
 	size_t *lens;
 	uint64_t total = 0;
 	char path[4096];
-	double r, floor;
+	double r, ra, floor;
 
 	if (nstores > 0)
 		n = load_outboxes(stores, nstores, &vals, &lens, &total);
@@ -598,14 +638,17 @@ cmd_lmdb(const char *dir, const char **stores, int nstores, size_t n, size_t byt
 		fprintf(stderr, "relais-bench: lmdb: nothing to put\n");
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s/puts", dir);
 	mkdir(dir, 0700);
-	r = raw_lmdb(path, n, vals, lens, batch);
+	snprintf(path, sizeof(path), "%s/append", dir);
+	ra = raw_lmdb_keys(path, n, vals, lens, batch, true);
+	snprintf(path, sizeof(path), "%s/random", dir);
+	r = raw_lmdb_keys(path, n, vals, lens, batch, false);
 	snprintf(path, sizeof(path), "%s/floor", dir);
 	floor = commit_floor_ms(path);
-	printf("{\"lmdb_puts_per_s\": %.0f, \"n\": %zu, \"bytes\": %llu, \"bytes_per_put\": %.1f, "
-	       "\"batch\": %zu, \"commits\": %zu, \"commit_floor_ms\": %.3f}\n",
-	       r, n, (unsigned long long)total, (double)total / (double)n, batch,
+	printf("{\"lmdb_puts_per_s\": %.0f, \"lmdb_random_puts_per_s\": %.0f, \"n\": %zu, "
+	       "\"bytes\": %llu, \"bytes_per_put\": %.1f, \"batch\": %zu, \"commits\": %zu, "
+	       "\"commit_floor_ms\": %.3f}\n",
+	       ra, r, n, (unsigned long long)total, (double)total / (double)n, batch,
 	       (n + batch - 1) / batch, floor);
 	for (size_t i = 0; i < n; i++)
 		free(vals[i]);
@@ -775,7 +818,8 @@ cmd_push(const char **stores, int n, long server_pid)
 {
 	int go[2], done[2];
 	pid_t pids[MAX_STORES];
-	double t0, t1, cpu0, scpu0;
+	double t0, t1, cpu0;
+	pstat s0, s1;
 	uint64_t total = 0, bytes = 0, opb = 0;
 	long peak = 0, peak_anon = 0, peak_file = 0;
 
@@ -822,7 +866,7 @@ cmd_push(const char **stores, int n, long server_pid)
 	close(done[1]);
 	usleep(300000); /* every child connected (handshake outside the timing) */
 	cpu0 = children_cpu_s();
-	scpu0 = proc_cpu_s(server_pid);
+	s0 = proc_stat(server_pid);
 	t0 = now_s();
 	close(go[1]);
 	for (int i = 0; i < n; i++) {
@@ -847,6 +891,7 @@ cmd_push(const char **stores, int n, long server_pid)
 			peak_file = r.rss_file_kib;
 	}
 	t1 = now_s();
+	s1 = proc_stat(server_pid);
 	for (int i = 0; i < n; i++) {
 		int st;
 
@@ -855,19 +900,23 @@ cmd_push(const char **stores, int n, long server_pid)
 			return 1;
 	}
 	{
-		double scpu = server_pid > 0 ? proc_cpu_s(server_pid) - scpu0 : -1;
+		bool known = server_pid > 0 && s0.user >= 0 && s1.user >= 0;
+		double su = known ? s1.user - s0.user : -1, ss = known ? s1.sys - s0.sys : -1;
+		double scpu = known ? su + ss : -1, nt = (double)(total ? total : 1);
+		double sw = known && s0.wchar >= 0 ? s1.wchar - s0.wchar : -1;
 		double ccpu = children_cpu_s() - cpu0;
 
 		printf("{\"clients\": %d, \"changes\": %llu, \"seconds\": %.3f, "
 		       "\"ingest_changes_per_s\": %.0f, \"us_per_change\": %.3f, "
 		       "\"wire_bytes\": %llu, \"msgpack_bytes\": %llu, \"client_rss_kib\": %ld, "
 		       "\"client_rss_anon_kib\": %ld, \"client_rss_file_kib\": %ld, "
-		       "\"server_cpu_s\": %.2f, \"server_cpu_us_per_change\": %.3f, "
+		       "\"server_cpu_s\": %.2f, \"server_user_s\": %.2f, \"server_sys_s\": %.2f, "
+		       "\"server_cpu_us_per_change\": %.3f, \"server_written_bytes_per_change\": %.0f, "
 		       "\"clients_cpu_s\": %.2f}\n",
 		       n, (unsigned long long)total, t1 - t0, (double)total / (t1 - t0),
-		       (t1 - t0) * 1e6 / (double)(total ? total : 1), (unsigned long long)bytes,
-		       (unsigned long long)opb, peak, peak_anon, peak_file, scpu,
-		       scpu >= 0 ? scpu * 1e6 / (double)(total ? total : 1) : -1.0, ccpu);
+		       (t1 - t0) * 1e6 / nt, (unsigned long long)bytes, (unsigned long long)opb, peak,
+		       peak_anon, peak_file, scpu, su, ss, scpu >= 0 ? scpu * 1e6 / nt : -1.0,
+		       sw >= 0 ? sw / nt : -1.0, ccpu);
 	}
 	return 0;
 }
@@ -898,6 +947,7 @@ cmd_pull(const char *store, long server_pid)
 	rl_sync_conn *c;
 	const rl_sync_stats *st;
 	double t0, t1, scpu0, cpu0;
+	pstat me0 = proc_stat((long)getpid()), me1;
 	rl_err e;
 
 	o.progress = pull_progress;
@@ -909,6 +959,7 @@ cmd_pull(const char *store, long server_pid)
 	if ((e = rl_sync_connect(rp, &o, &c)) != RL_OK || (e = rl_sync_pull_all(c)) != RL_OK)
 		die("pull", e);
 	t1 = now_s();
+	me1 = proc_stat((long)getpid());
 	rss_peak(&w.peak);
 	st = rl_sync_conn_stats(c);
 	{
@@ -917,11 +968,13 @@ cmd_pull(const char *store, long server_pid)
 		printf("{\"entries\": %zu, \"seconds\": %.3f, \"changes_per_s\": %.0f, "
 		       "\"wire_bytes\": %llu, \"pulled_msgpack_bytes\": %llu, \"batches\": %zu, "
 		       "\"client_rss_kib\": %ld, \"client_rss_anon_kib\": %ld, "
-		       "\"client_rss_file_kib\": %ld, \"client_cpu_s\": %.2f, \"server_cpu_s\": %.2f}\n",
+		       "\"client_rss_file_kib\": %ld, \"client_cpu_s\": %.2f, \"server_cpu_s\": %.2f, "
+		       "\"client_written_bytes_per_change\": %.0f}\n",
 		       st->pulled, t1 - t0, (double)st->pulled / (t1 - t0),
 		       (unsigned long long)(st->bytes_sent + st->bytes_recv),
 		       (unsigned long long)st->op_bytes, w.batches, maxrss_kib(), w.peak.anon,
-		       w.peak.file + w.peak.shmem, self_cpu_s() - cpu0, scpu);
+		       w.peak.file + w.peak.shmem, self_cpu_s() - cpu0, scpu,
+		       (me1.wchar - me0.wchar) / (double)(st->pulled ? st->pulled : 1));
 	}
 	rl_sync_disconnect(c);
 	rl_replica_close(rp);

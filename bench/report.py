@@ -127,10 +127,19 @@ for lv in mach["scale_levels"].split():
         "changes_per_s": p["ingest_changes_per_s"],
         "us_per_change": p["us_per_change"],
         "server_cpu_us_per_change": p.get("server_cpu_us_per_change"),
+        "server_user_s": p.get("server_user_s"),
+        "server_sys_s": p.get("server_sys_s"),
+        "server_written_bytes_per_change": p.get("server_written_bytes_per_change"),
         "fill_changes_per_s": f and f.get("ingest_changes_per_s"),
         "store_mib_after": du and r(du["store_kib"] / 1024, 1),
     })
 fail = load("scale-fail")
+loads = {}
+for p in sorted(glob.glob(os.path.join(out, "*.load"))):
+    try:
+        loads[os.path.basename(p)[:-5]] = float(open(p).read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
 rss_scale = load("rss-scale")
 
 res = {
@@ -146,6 +155,7 @@ res = {
     # the keys of the benchmark issue
     "ingest_changes_per_s": ingest and ingest["ingest_changes_per_s"],
     "lmdb_puts_per_s": lmdb and lmdb["lmdb_puts_per_s"],
+    "lmdb_random_puts_per_s": lmdb and lmdb.get("lmdb_random_puts_per_s"),
     "pull_100k_s": D["pull_s"] if D and N == 100000 else None,
     "incremental_1k_s": D and D["incremental_s"],
     "noop_sync_p50_ms": noop and noop["noop_sync_p50_ms"],
@@ -165,7 +175,10 @@ res = {
     "pull_changes": D and D["pull_changes"],
     "ingest_vs_lmdb_ratio": r(div(ingest and ingest["ingest_changes_per_s"],
                                   lmdb and lmdb["lmdb_puts_per_s"])),
+    "ingest_vs_lmdb_random_ratio": r(div(ingest and ingest["ingest_changes_per_s"],
+                                         lmdb and lmdb.get("lmdb_random_puts_per_s"))),
     "ingest_server_cpu_us_per_change": ingest and ingest.get("server_cpu_us_per_change"),
+    "ingest_server_written_bytes_per_change": ingest and ingest.get("server_written_bytes_per_change"),
     "ingest_clients_cpu_s": ingest and ingest.get("clients_cpu_s"),
     "ingest_seconds": ingest and ingest["seconds"],
     "ingest_changes": ingest and ingest["changes"],
@@ -188,6 +201,7 @@ res = {
     "scaling_stopped": fail,
     "scale_server_rss_mib": rss_scale and r(rss_scale["vmhwm_kib"] / 1024, 1),
     "pouchdb_status": status,
+    "load_average_1min_before_each_command": loads,
     "design": D,
     "realistic": R,
 }
@@ -226,14 +240,21 @@ print(f"machine: {mach['cores']} cores, {mach['cpu']}, {mach['mem_mib']} MiB, {m
       f"stores on {mach['fs']}; load average {mach['load_start']} at start, "
       f"{mach.get('load_end')} at end; commit {mach['commit']}")
 print(f"PouchDB: {status or 'not run'}")
+if loads:
+    print(f"1-minute load average before the measuring commands: min {min(loads.values()):.2f}, "
+          f"max {max(loads.values()):.2f} (per command in results.json)")
 print()
 if ingest and lmdb:
     row("HQ ingest, 8 clients at once (changes/s)", fmt(ingest["ingest_changes_per_s"]),
         target=">= 200,000", command=cmd("ingest"))
-    row("  raw LMDB puts, same bytes, commits of %d (puts/s)" % lmdb["batch"],
+    row("  raw LMDB puts, same bytes, ascending keys, commits of %d (puts/s)" % lmdb["batch"],
         fmt(lmdb["lmdb_puts_per_s"]), command=cmd("lmdb"))
-    row("  ingest / raw LMDB", fmt(res["ingest_vs_lmdb_ratio"]))
+    row("  ingest / raw LMDB (ascending keys)", fmt(res["ingest_vs_lmdb_ratio"]))
+    row("  raw LMDB puts, same bytes, random keys (puts/s)",
+        fmt(lmdb.get("lmdb_random_puts_per_s")))
+    row("  ingest / raw LMDB (random keys)", fmt(res["ingest_vs_lmdb_random_ratio"]))
     row("  server CPU per ingested change (us)", fmt(ingest.get("server_cpu_us_per_change")))
+    row("  server bytes written per change", fmt(ingest.get("server_written_bytes_per_change")))
     row("  durable commit floor (ms, one small put)", fmt(lmdb["commit_floor_ms"]))
 if D:
     n = D["situations"]
@@ -292,7 +313,8 @@ if R:
 for s in scaling:
     row(f"ingest cost with {s['stored']:,} stored (us/change)", fmt(s["us_per_change"]),
         target="flat", command=cmd(f"probe-{s['stored']}"))
-    row("  server CPU (us/change)", fmt(s["server_cpu_us_per_change"]))
+    row("  server CPU (us/change), bytes written per change",
+        f"{fmt(s['server_cpu_us_per_change'])}, {fmt(s['server_written_bytes_per_change'])}")
 if fail:
     row(f"scaling stopped: filling to {fail['level']:,} failed", f"{fail['stored']:,} stored")
 if local:

@@ -61,6 +61,7 @@ m() {
   line=${line//$W/\$W}
   echo "\$ $line"
   echo "$line" >"$O/$name.cmd"
+  cut -d' ' -f1 /proc/loadavg >"$O/$name.load"
   "$@" >"$O/$name.json"
   cat "$O/$name.json"
 }
@@ -202,6 +203,7 @@ pouch_run() {
   rm -rf "$dir/results"
   echo "\$ (cd $dir && node run.js --server express --server-adapter leveldb --runs 1 --port $port --docs \$W/docs-$prof.jsonl)" \
     | tee "$O/pouch-$prof.cmd"
+  cut -d' ' -f1 /proc/loadavg >"$O/pouch-$prof.load"
   if (cd "$dir" && timeout 3600 node run.js --server express --server-adapter leveldb --runs 1 \
         --port "$port" --n "$(wc -l <"$W/docs-$prof.jsonl")" --docs "$W/docs-$prof.jsonl") >"$W/pouch-$prof.log" 2>&1; then
     res=$(ls "$dir"/results/*.json 2>/dev/null | head -1)
