@@ -38,8 +38,9 @@
  * (default 300) passes first. At the end the server is stopped (SIGTERM),
  * and the driver prints one line per client, "made DIR DEVICE N", then
  * "kills client=N server=N total=N rounds=N seconds=S", then where the time
- * went and the longest sync whose server was killed under it
- * ("longest-orphan-sync=MSms": it must fail fast, not wait out its
+ * went and the syncs whose server was killed under them ("orphans"): the
+ * longest, how many there were and how many took over 4 s ("slow-orphans";
+ * each is reported on stderr: it should fail fast, not wait out its
  * timeout). Exit status: 0, 1 when a check failed (the reason on stderr),
  * 2 on a usage error.
  */
@@ -71,6 +72,7 @@
 #define CS_DEFAULT_KILLS 200
 #define CS_DEFAULT_MAX_S 300
 #define CS_MAX_TAGS 300
+#define CS_SLOW_ORPHAN_US 4000000 /* the test's request timeout is 5 s */
 
 typedef struct client {
 	const char *dir;
@@ -95,6 +97,7 @@ typedef struct cs {
 	unsigned tag_seq;
 	uint64_t us_server, us_write, us_sync, us_check; /* where the time goes */
 	uint64_t max_orphan_us; /* longest sync whose server was killed under it */
+	unsigned orphans, slow_orphans; /* such syncs, and those slower than 4 s */
 } cs;
 
 static int
@@ -517,6 +520,15 @@ sync_killed(cs *c, client *k)
 			    c->rounds, k->dir, st);
 		if (dt > c->max_orphan_us)
 			c->max_orphan_us = dt;
+		c->orphans++;
+		if (dt > CS_SLOW_ORPHAN_US) {
+			c->slow_orphans++;
+			fprintf(stderr,
+			        "crashsync: round %u: a sync of %s took %.0f ms after its server was killed "
+			        "(delay %llu us, server %s)\n",
+			        c->rounds, k->dir, (double)dt / 1e3, (unsigned long long)delay,
+			        victim >= 4 ? "killed" : "down");
+		}
 	}
 }
 
@@ -634,8 +646,9 @@ main(int argc, char **argv)
 	       c.kills_server, c.kills_client + c.kills_server, c.rounds,
 	       (double)(now_us() - t0) / 1e6);
 	printf("time server-start=%.1fs writes=%.1fs syncs=%.1fs checks=%.1fs sync-estimate=%.1fms "
-	       "longest-orphan-sync=%.1fms\n",
+	       "longest-orphan-sync=%.1fms orphans=%u slow-orphans=%u\n",
 	       (double)c.us_server / 1e6, (double)c.us_write / 1e6, (double)c.us_sync / 1e6,
-	       (double)c.us_check / 1e6, (double)c.est_us / 1e3, (double)c.max_orphan_us / 1e3);
+	       (double)c.us_check / 1e6, (double)c.est_us / 1e3, (double)c.max_orphan_us / 1e3,
+	       c.orphans, c.slow_orphans);
 	return 0;
 }
