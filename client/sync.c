@@ -31,6 +31,15 @@ typedef struct rl_sync_conn {
 	rl_pull_entry *en;
 	rl_op *run;
 	rl_opid *pool;
+	/* Two push batches: one in flight while the other is acknowledged. */
+	struct push_batch {
+		rl_buf ops;     /* the outbox values, back to back */
+		size_t *offs;   /* n + 1 offsets into ops */
+		rl_bytes *views;
+		uint64_t *ctrs; /* their outbox keys */
+		size_t n;
+	} pb[2];
+	bool outstanding; /* a request went out whose answer was not read */
 } conn;
 
 static void
@@ -47,6 +56,13 @@ conn_close(conn *c)
 	c->en = NULL;
 	c->run = NULL;
 	c->pool = NULL;
+	for (int i = 0; i < 2; i++) {
+		rl_buf_fini(&c->pb[i].ops);
+		free(c->pb[i].offs);
+		free(c->pb[i].views);
+		free(c->pb[i].ctrs);
+		memset(&c->pb[i], 0, sizeof(c->pb[i]));
+	}
 }
 
 /* Reads the pinned server (url and key). RL_ENOSTORE if not enrolled. */
@@ -95,6 +111,8 @@ conn_open(conn *c, rl_replica *rp, const char *url_override, int timeout_ms)
 	rl_buf_init(&c->req);
 	rl_buf_init(&c->resp);
 	rl_buf_init(&c->body);
+	rl_buf_init(&c->pb[0].ops);
+	rl_buf_init(&c->pb[1].ops);
 	if ((e = server_of(rp, url, sizeof(url), server_pk)) != RL_OK)
 		return e;
 	if ((e = rl_net_dial(url_override ? url_override : url, RL_MSG_MAX_BYTES, timeout_ms,
@@ -175,24 +193,45 @@ out:
 	return e;
 }
 
-/* One sealed request; the opened answer lands in c->body. A server error
- * message becomes its rl_err. */
+/*
+ * One sealed request, in two halves: conn_send seals and sends c->req,
+ * conn_recv waits for the answer and opens it into c->body, a server error
+ * message becoming its rl_err. Between them the caller may work (apply the
+ * previous answer, commit the previous acknowledgement) while the server
+ * prepares this one. After an error in between, the session is given up.
+ */
 static rl_err
-conn_call(conn *c)
+conn_send(conn *c)
 {
-	uint32_t type, code;
-	rl_bytes text;
 	rl_buf frame;
 	rl_err e;
 
+	if (c->outstanding)
+		return RL_ECLOSED;
 	rl_buf_init(&frame);
 	e = rl_session_seal(&c->s, rl_buf_view(&c->req), &frame);
 	if (e == RL_OK)
-		e = rl_net_call(c->net, rl_buf_view(&frame), &c->resp);
+		e = rl_net_send(c->net, rl_buf_view(&frame));
 	c->st.bytes_sent += frame.len;
 	rl_buf_fini(&frame);
+	if (e == RL_OK)
+		c->outstanding = true;
+	return e;
+}
+
+static rl_err
+conn_recv(conn *c)
+{
+	uint32_t type, code;
+	rl_bytes text;
+	rl_err e;
+
+	if (!c->outstanding)
+		return RL_ECLOSED;
+	e = rl_net_recv(c->net, &c->resp);
 	if (e != RL_OK)
-		return e;
+		return e; /* still outstanding: the session is unusable */
+	c->outstanding = false;
 	c->st.bytes_recv += c->resp.len;
 	if (c->resp.len > 0 && c->resp.data[0] == RL_FRAME_ERROR) {
 		if (rl_frame_parse_error(rl_buf_view(&c->resp), &code, &text) != RL_OK)
@@ -209,6 +248,14 @@ conn_call(conn *c)
 		return rl_wire_err(code);
 	}
 	return RL_OK;
+}
+
+static rl_err
+conn_call(conn *c)
+{
+	rl_err e = conn_send(c);
+
+	return e == RL_OK ? conn_recv(c) : e;
 }
 
 rl_err
@@ -255,86 +302,128 @@ out:
 	return e;
 }
 
-/* Pushes one batch from the head of the outbox. *sent is 0 when empty. */
+/* Reads the next push batch into b: the outbox entries after key `after`
+ * (from the head for 0), within the batch bounds. b->n is 0 when none. */
 static rl_err
-push_batch(conn *c, rl_replica *rp, const rl_sync_opts *o, size_t *sent)
+push_read(conn *c, struct push_batch *b, uint64_t after)
 {
-	uint32_t max_ops = o->push_ops ? o->push_ops : RL_SYNC_PUSH_OPS;
-	size_t max_bytes = o->push_bytes ? o->push_bytes : RL_SYNC_PUSH_BYTES;
-	uint64_t *ctrs = NULL, applied, upto;
-	rl_buf ops, v;
-	rl_bytes *views = NULL;
-	size_t *offs = NULL, n = 0;
+	uint32_t max_ops = c->o.push_ops ? c->o.push_ops : RL_SYNC_PUSH_OPS;
+	size_t max_bytes = c->o.push_bytes ? c->o.push_bytes : RL_SYNC_PUSH_BYTES;
+	uint8_t from[8];
 	rl_txn *txn = NULL;
 	rl_cursor *cur = NULL;
 	rl_bytes k;
+	rl_buf v;
 	rl_err e;
 
-	*sent = 0;
 	if (max_ops > RL_BATCH_MAX_OPS)
 		max_ops = RL_BATCH_MAX_OPS;
-	rl_buf_init(&ops);
+	b->n = 0;
+	rl_buf_reset(&b->ops);
+	if (b->offs == NULL &&
+	    ((b->offs = malloc((RL_BATCH_MAX_OPS + 1) * sizeof(*b->offs))) == NULL ||
+	     (b->views = malloc(RL_BATCH_MAX_OPS * sizeof(*b->views))) == NULL ||
+	     (b->ctrs = malloc(RL_BATCH_MAX_OPS * sizeof(*b->ctrs))) == NULL))
+		return RL_ENOMEM;
 	rl_buf_init(&v);
-	if ((offs = malloc((max_ops + 1) * sizeof(*offs))) == NULL ||
-	    (views = malloc(max_ops * sizeof(*views))) == NULL ||
-	    (ctrs = malloc(max_ops * sizeof(*ctrs))) == NULL) {
-		e = RL_ENOMEM;
-		goto out;
-	}
-	if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) != RL_OK ||
+	rl_put_be64(from, after + 1);
+	if ((e = rl_store_begin(rl_replica_store(c->rp), false, &txn)) != RL_OK ||
 	    (e = rl_cursor_open(txn, RL_T_OUTBOX, &cur)) != RL_OK)
 		goto out;
-	for (e = rl_cursor_seek(cur, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
+	for (e = rl_cursor_seek(cur, RL_BYTES(from, 8), &k, &v); e == RL_OK;
 	     e = rl_cursor_next(cur, &k, &v)) {
-		if (n >= max_ops || (n > 0 && ops.len + v.len > max_bytes))
+		if (b->n >= max_ops || (b->n > 0 && b->ops.len + v.len > max_bytes))
 			break;
 		if (k.len != 8) {
 			e = RL_ECORRUPT;
 			break;
 		}
-		ctrs[n] = rl_get_be64(k.p);
-		offs[n++] = ops.len;
-		if ((e = rl_buf_append(&ops, v.data, v.len)) != RL_OK)
+		b->ctrs[b->n] = rl_get_be64(k.p);
+		b->offs[b->n++] = b->ops.len;
+		if ((e = rl_buf_append(&b->ops, v.data, v.len)) != RL_OK)
 			break;
 	}
-	rl_cursor_close(cur);
-	cur = NULL;
-	rl_store_abort(txn);
-	txn = NULL;
-	if (e != RL_OK && e != RL_ENOTFOUND)
-		goto out;
-	e = RL_OK;
-	if (n == 0)
-		goto out;
-	offs[n] = ops.len;
-	for (size_t i = 0; i < n; i++)
-		views[i] = RL_BYTES(ops.data + offs[i], offs[i + 1] - offs[i]);
-	rl_buf_reset(&c->req);
-	if ((e = rl_msg_push_encode_raw(views, n, &c->req)) != RL_OK || (e = conn_call(c)) != RL_OK)
-		goto out;
-	if ((e = rl_msg_push_ok_decode(rl_buf_view(&c->body), &applied, &upto)) != RL_OK)
-		goto out;
-	/* Acknowledged and durable on the server: what we sent moves to the
-	 * sent table (kept for a server restored from a backup). */
-	if ((e = rl_store_begin(rl_replica_store(rp), true, &txn)) != RL_OK)
-		goto out;
-	if ((e = rl_outbox_ack_entries_txn(txn, ctrs, views, n)) != RL_OK)
-		goto out;
-	e = rl_store_commit(txn);
-	txn = NULL;
-	if (e == RL_OK) {
-		*sent = n;
-		c->st.op_bytes += ops.len;
-	}
+	if (e == RL_ENOTFOUND)
+		e = RL_OK;
+	b->offs[b->n] = b->ops.len;
+	for (size_t i = 0; i < b->n; i++)
+		b->views[i] = RL_BYTES(b->ops.data + b->offs[i], b->offs[i + 1] - b->offs[i]);
 out:
 	rl_cursor_close(cur);
 	rl_store_abort(txn);
-	rl_buf_fini(&ops);
 	rl_buf_fini(&v);
-	free(offs);
-	free(views);
-	free(ctrs);
+	if (e != RL_OK)
+		b->n = 0;
 	return e;
+}
+
+static rl_err
+push_send(conn *c, const struct push_batch *b)
+{
+	rl_err e;
+
+	rl_buf_reset(&c->req);
+	if ((e = rl_msg_push_encode_raw(b->views, b->n, &c->req)) != RL_OK)
+		return e;
+	return conn_send(c);
+}
+
+/* Acknowledged and durable on the server: what b carried moves from the
+ * outbox to the sent table (kept for a server restored from a backup). */
+static rl_err
+push_ack(conn *c, const struct push_batch *b)
+{
+	rl_txn *txn;
+	rl_err e;
+
+	if ((e = rl_store_begin(rl_replica_store(c->rp), true, &txn)) != RL_OK)
+		return e;
+	if ((e = rl_outbox_ack_entries_txn(txn, b->ctrs, b->views, b->n)) != RL_OK) {
+		rl_store_abort(txn);
+		return e;
+	}
+	return rl_store_commit(txn);
+}
+
+/*
+ * Pushes the whole outbox, two batches deep: as soon as batch i is
+ * acknowledged, batch i+1 (read after i's last key, i still being in the
+ * outbox) goes out, and i's acknowledgement is committed while the server
+ * applies i+1. A crash or a cut anywhere leaves unacknowledged entries in
+ * the outbox, to be sent again: the server takes a change twice as once.
+ */
+static rl_err
+push_pipelined(conn *c)
+{
+	struct push_batch *cur = &c->pb[0], *next = &c->pb[1], *t;
+	uint64_t applied, upto;
+	rl_err e;
+
+	if ((e = push_read(c, cur, 0)) != RL_OK || cur->n == 0)
+		return e;
+	if ((e = push_send(c, cur)) != RL_OK)
+		return e;
+	for (;;) {
+		if ((e = conn_recv(c)) != RL_OK ||
+		    (e = rl_msg_push_ok_decode(rl_buf_view(&c->body), &applied, &upto)) != RL_OK)
+			return e;
+		if ((e = push_read(c, next, cur->ctrs[cur->n - 1])) != RL_OK)
+			return e;
+		if (next->n > 0 && (e = push_send(c, next)) != RL_OK)
+			return e;
+		if ((e = push_ack(c, cur)) != RL_OK)
+			return e;
+		c->st.op_bytes += cur->ops.len;
+		c->p.pushed += cur->n;
+		c->st.pushed += cur->n;
+		if (c->o.progress)
+			c->o.progress(c->o.arg, &c->p);
+		if (next->n == 0)
+			return RL_OK;
+		t = cur;
+		cur = next;
+		next = t;
+	}
 }
 
 /* Applies pulled entries in order: runs of operations, and drops. */
@@ -361,63 +450,74 @@ apply_entries(rl_replica *rp, rl_txn *txn, rl_pull_entry *en, size_t n, rl_op *r
 	return e;
 }
 
+/*
+ * Pulls until the server has nothing more, two requests deep: as soon as an
+ * answer is in, the request for what follows it goes out, and the answer is
+ * applied and committed (with its cursor, in one transaction) while the
+ * server prepares the next one. The entries decoded from c->body stay valid
+ * until the next conn_recv.
+ */
 static rl_err
-pull_batch(conn *c, rl_replica *rp, const rl_sync_opts *o, bool *more, size_t *got,
-           size_t *dropped)
+pull_pipelined(conn *c)
 {
-	rl_pull_entry *en;
-	rl_opid *pool;
-	rl_op *run;
+	rl_replica *rp = c->rp;
 	uint64_t cursor, next;
 	rl_txn *txn = NULL;
-	size_t n = 0;
+	bool more = true;
+	size_t n;
 	rl_err e;
 
-	*got = 0;
-	*more = false;
 	if (c->en == NULL && (c->en = malloc(RL_PULL_MAX_ENTRIES * sizeof(*c->en))) == NULL)
 		return RL_ENOMEM;
 	if (c->run == NULL && (c->run = malloc(RL_PULL_MAX_ENTRIES * sizeof(*c->run))) == NULL)
 		return RL_ENOMEM;
 	if (c->pool == NULL && (c->pool = malloc(RL_BATCH_MAX_REFS * sizeof(*c->pool))) == NULL)
 		return RL_ENOMEM;
-	en = c->en;
-	run = c->run;
-	pool = c->pool;
 	if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) != RL_OK)
-		goto out;
+		return e;
 	e = rl_meta_get_u64(txn, "cursor", &cursor);
 	rl_store_abort(txn);
-	txn = NULL;
 	if (e != RL_OK)
-		goto out;
+		return e;
 	rl_buf_reset(&c->req);
-	if ((e = rl_msg_pull_encode(cursor, o->pull_max, &c->req)) != RL_OK ||
-	    (e = conn_call(c)) != RL_OK)
-		goto out;
-	if ((e = rl_msg_pull_ok_decode(rl_buf_view(&c->body), &next, more, en, RL_PULL_MAX_ENTRIES,
-	                               &n, pool, RL_BATCH_MAX_REFS)) != RL_OK)
-		goto out;
-	c->st.op_bytes += c->body.len; /* the entries, plus a few header bytes */
-	if (next < cursor) {
-		e = RL_EPROTO;
-		goto out;
+	if ((e = rl_msg_pull_encode(cursor, c->o.pull_max, &c->req)) != RL_OK ||
+	    (e = conn_send(c)) != RL_OK)
+		return e;
+	while (more) {
+		n = 0;
+		if ((e = conn_recv(c)) != RL_OK ||
+		    (e = rl_msg_pull_ok_decode(rl_buf_view(&c->body), &next, &more, c->en,
+		                               RL_PULL_MAX_ENTRIES, &n, c->pool,
+		                               RL_BATCH_MAX_REFS)) != RL_OK)
+			return e;
+		c->st.op_bytes += c->body.len; /* the entries, plus a few header bytes */
+		if (next < cursor || (more && next == cursor))
+			return RL_EPROTO; /* backwards, or "more" without moving on */
+		if (more) {
+			rl_buf_reset(&c->req);
+			if ((e = rl_msg_pull_encode(next, c->o.pull_max, &c->req)) != RL_OK ||
+			    (e = conn_send(c)) != RL_OK)
+				return e;
+		}
+		if (n == 0 && next == cursor)
+			break;
+		/* What was pulled and the cursor past it commit together. */
+		if ((e = rl_store_begin(rl_replica_store(rp), true, &txn)) != RL_OK)
+			return e;
+		if ((e = apply_entries(rp, txn, c->en, n, c->run, &c->st.dropped)) != RL_OK ||
+		    (e = rl_meta_put_u64(txn, "cursor", next)) != RL_OK) {
+			rl_store_abort(txn);
+			return e;
+		}
+		if ((e = rl_store_commit(txn)) != RL_OK)
+			return e;
+		cursor = next;
+		c->p.pulled += n;
+		c->st.pulled += n;
+		if (c->o.progress && n)
+			c->o.progress(c->o.arg, &c->p);
 	}
-	if (n == 0 && next == cursor)
-		goto out;
-	/* What was pulled and the cursor past it commit together. */
-	if ((e = rl_store_begin(rl_replica_store(rp), true, &txn)) != RL_OK)
-		goto out;
-	if ((e = apply_entries(rp, txn, en, n, run, dropped)) != RL_OK ||
-	    (e = rl_meta_put_u64(txn, "cursor", next)) != RL_OK)
-		goto out;
-	e = rl_store_commit(txn);
-	txn = NULL;
-	if (e == RL_OK)
-		*got = n;
-out:
-	rl_store_abort(txn);
-	return e;
+	return RL_OK;
 }
 
 static rl_err
@@ -505,49 +605,24 @@ clock_repair(rl_sync_conn *c)
 rl_err
 rl_sync_push_all(rl_sync_conn *c)
 {
-	bool repaired = false;
-	size_t n;
 	rl_err e;
 
 	if ((e = rl_outbox_count(c->rp, &c->p.pending)) != RL_OK)
 		return e;
 	c->p.pulling = false;
-	for (;;) {
-		e = push_batch(c, c->rp, &c->o, &n);
-		if (e == RL_ECLOCK && !repaired) {
-			repaired = true;
-			if ((e = clock_repair(c)) == RL_OK)
-				continue;
-		}
-		if (e != RL_OK)
-			return e;
-		if (n == 0)
-			break;
-		c->p.pushed += n;
-		c->st.pushed += n;
-		if (c->o.progress)
-			c->o.progress(c->o.arg, &c->p);
-	}
-	return RL_OK;
+	e = push_pipelined(c);
+	/* Refused for its clock (the batch in flight, nothing outstanding):
+	 * repaired once if our clock is right now, then pushed again. */
+	if (e == RL_ECLOCK && (e = clock_repair(c)) == RL_OK)
+		e = push_pipelined(c);
+	return e;
 }
 
 rl_err
 rl_sync_pull_all(rl_sync_conn *c)
 {
-	bool more = true;
-	size_t n;
-	rl_err e;
-
 	c->p.pulling = true;
-	while (more) {
-		if ((e = pull_batch(c, c->rp, &c->o, &more, &n, &c->st.dropped)) != RL_OK)
-			return e;
-		c->p.pulled += n;
-		c->st.pulled += n;
-		if (c->o.progress && n)
-			c->o.progress(c->o.arg, &c->p);
-	}
-	return RL_OK;
+	return pull_pipelined(c);
 }
 
 rl_err

@@ -128,11 +128,10 @@ call_err(rl_net_client *c, int rv)
 }
 
 rl_err
-rl_net_call(rl_net_client *c, rl_bytes req, rl_buf *resp)
+rl_net_send(rl_net_client *c, rl_bytes req)
 {
 	nng_msg *m;
 	int rv;
-	rl_err e;
 
 	for (int w = 0; atomic_load(&c->lost) && w < NET_REDIAL_WAIT_MS; w += NET_REDIAL_STEP_MS)
 		nng_msleep(NET_REDIAL_STEP_MS);
@@ -152,6 +151,16 @@ rl_net_call(rl_net_client *c, rl_bytes req, rl_buf *resp)
 		nng_msg_free(nng_aio_get_msg(c->aio)); /* still ours when the send fails */
 		return call_err(c, rv);
 	}
+	return RL_OK;
+}
+
+rl_err
+rl_net_recv(rl_net_client *c, rl_buf *resp)
+{
+	nng_msg *m;
+	int rv;
+	rl_err e;
+
 	nng_aio_set_timeout(c->aio, c->timeout_ms);
 	nng_recv_aio(c->sock, c->aio);
 	/* Lost between the send and the start of the receive: the callback's
@@ -166,6 +175,14 @@ rl_net_call(rl_net_client *c, rl_bytes req, rl_buf *resp)
 	e = rl_buf_append(resp, nng_msg_body(m), nng_msg_len(m));
 	nng_msg_free(m);
 	return e;
+}
+
+rl_err
+rl_net_call(rl_net_client *c, rl_bytes req, rl_buf *resp)
+{
+	rl_err e = rl_net_send(c, req);
+
+	return e == RL_OK ? rl_net_recv(c, resp) : e;
 }
 
 void

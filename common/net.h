@@ -30,6 +30,12 @@ rl_err rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_net_clien
  * RL_ETIMEDOUT, RL_EUNREACH (connection lost), RL_ECLOSED. */
 rl_err rl_net_call(rl_net_client *c, rl_bytes req, rl_buf *resp);
 
+/* The two halves of rl_net_call, so that a caller can work while the server
+ * answers: one request at most is outstanding (a REQ socket), and each
+ * rl_net_send must be followed by one rl_net_recv. */
+rl_err rl_net_send(rl_net_client *c, rl_bytes req);
+rl_err rl_net_recv(rl_net_client *c, rl_buf *resp);
+
 /* Closes the socket. NULL-safe. */
 void rl_net_close(rl_net_client *c);
 
