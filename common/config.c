@@ -56,12 +56,20 @@ typedef struct cfg_spec {
 #define HOUR (60 * MIN)
 #define DAY (24 * HOUR)
 
+#define KIB 1024ull
+#define MIB (1024 * KIB)
+#define GIB (1024 * MIB)
+#define TIB (1024 * GIB)
+#define CFG_SIZE_EXPECT "une taille comme 65536, 512K, 1M, 64G"
+#define CFG_SIZE_STR_MAX 24 /* a size printed by cfg_size_str */
+
 #define S(f) offsetof(rl_server_config, f)
 static const cfg_spec server_specs[] = {
 	{ "server", "listen", K_URL, 0, 0, S(listen) },
 	{ "server", "store", K_TEXT, 0, 0, S(store) },
 	{ "server", "key_file", K_TEXT, 0, 0, S(key_file) },
 	{ "server", "log_level", K_LEVEL, 0, 0, S(log_level) },
+	{ "server", "map_size", K_BYTES, RL_CFG_MAP_MIN, RL_CFG_MAP_MAX, S(map_bytes) },
 	{ "sessions", "max", K_COUNT, 16, 1u << 20, S(max_sessions) },
 	{ "sessions", "per_device", K_COUNT, 1, 64, S(sessions_per_device) },
 	{ "sessions", "idle_timeout", K_MS, 10 * SEC, DAY, S(session_idle_ms) },
@@ -79,6 +87,7 @@ static const cfg_spec client_specs[] = {
 	{ "client", "store", K_TEXT, 0, 0, C(store) },
 	{ "client", "key_file", K_TEXT, 0, 0, C(key_file) },
 	{ "client", "log_level", K_LEVEL, 0, 0, C(log_level) },
+	{ "client", "map_size", K_BYTES, RL_CFG_MAP_MIN, RL_CFG_MAP_MAX, C(map_bytes) },
 	{ "sync", "server", K_URL, 0, 0, C(server) },
 	{ "sync", "interval", K_MS, 100, DAY, C(interval_ms) },
 	{ "sync", "backoff_min", K_MS, 100, HOUR, C(backoff_min_ms) },
@@ -108,6 +117,8 @@ typedef struct cfg_parse {
 
 static void
 cfg_fail(cfg_parse *c, rl_err e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void
+cfg_msg(char *err, size_t errcap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 cfg_fail(cfg_parse *c, rl_err e, const char *fmt, ...)
@@ -163,6 +174,49 @@ cfg_scaled(const char *s, const char *const *units, const uint64_t *scales, uint
 	return true;
 }
 
+/* v in the largest binary unit that divides it (16M, 1T; 4100 stays bare),
+ * as a file would write it. */
+static void
+cfg_size_str(uint64_t v, char out[CFG_SIZE_STR_MAX])
+{
+	static const char units[] = "KMGT";
+	size_t u = 0;
+
+	while (u < sizeof(units) - 1 && v != 0 && v % 1024 == 0) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, CFG_SIZE_STR_MAX, "%llu", (unsigned long long)v);
+	else
+		snprintf(out, CFG_SIZE_STR_MAX, "%llu%c", (unsigned long long)v, units[u - 1]);
+}
+
+rl_err
+rl_config_size_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
+                     size_t errcap)
+{
+	static const char *const units[] = { "K", "k", "M", "m", "G", "g", "T", "t", NULL };
+	static const uint64_t scales[] = { KIB, KIB, MIB, MIB, GIB, GIB, TIB, TIB };
+	char lo[CFG_SIZE_STR_MAX], hi[CFG_SIZE_STR_MAX];
+	uint64_t v;
+
+	if (err != NULL && errcap > 0)
+		err[0] = '\0';
+	if (!cfg_scaled(s, units, scales, 1, &v)) {
+		cfg_msg(err, errcap, "valeur invalide (attendu : %s)", CFG_SIZE_EXPECT);
+		return RL_EINVAL;
+	}
+	if (v < min || v > max) {
+		cfg_size_str(min, lo);
+		cfg_size_str(max, hi);
+		cfg_msg(err, errcap, "hors des bornes (%s à %s)", lo, hi);
+		return RL_ETOOBIG;
+	}
+	*out = v;
+	return RL_OK;
+}
+
 static bool
 cfg_printable(const char *s)
 {
@@ -199,9 +253,7 @@ cfg_set(cfg_parse *c, const cfg_spec *sp, const char *value)
 {
 	static const char *const ms_units[] = { "ms", "s", "m", "h", NULL };
 	static const uint64_t ms_scales[] = { 1, SEC, MIN, HOUR };
-	static const char *const byte_units[] = { "K", "k", "M", "m", NULL };
-	static const uint64_t byte_scales[] = { 1024, 1024, 1u << 20, 1u << 20 };
-	char *dst = (char *)c->dst + sp->off;
+	char msg[RL_CFG_ERR_MAX], *dst = (char *)c->dst + sp->off;
 	const char *expect = NULL;
 	uint64_t v = 0;
 	int level;
@@ -236,15 +288,18 @@ cfg_set(cfg_parse *c, const cfg_spec *sp, const char *value)
 			expect = "une durée comme 500ms, 5s, 10m, 1h";
 		break;
 	case K_BYTES:
-		if (!cfg_scaled(value, byte_units, byte_scales, 1, &v))
-			expect = "une taille comme 65536, 512K, 1M";
+		/* Its own messages, bounds in units: 16M reads better than 16777216. */
+		if (rl_config_size_parse(value, sp->min, sp->max, &v, msg, sizeof(msg)) != RL_OK) {
+			cfg_fail(c, RL_EINVAL, "%s = %.*s : %s", sp->name, CFG_ECHO_MAX, value, msg);
+			return false;
+		}
 		break;
 	}
 	if (expect == NULL && (v < sp->min || v > sp->max)) {
 		cfg_fail(c, RL_EINVAL, "%s = %.*s : hors des bornes (%llu à %llu%s)", sp->name,
 		         CFG_ECHO_MAX, value, (unsigned long long)sp->min,
 		         (unsigned long long)sp->max,
-		         sp->kind == K_MS ? " ms" : sp->kind == K_BYTES ? " octets" : "");
+		         sp->kind == K_MS ? " ms" : "");
 		return false;
 	}
 	if (expect != NULL) {
@@ -338,9 +393,6 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 }
 
 /* ---- parse and load ---- */
-
-static void
-cfg_msg(char *err, size_t errcap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 cfg_msg(char *err, size_t errcap, const char *fmt, ...)

@@ -15,7 +15,8 @@
  *
  * Values:
  *   durations  an integer with a unit: 250ms, 5s, 10m, 2h (bare: seconds)
- *   sizes      an integer with an optional unit: 512K, 1M (binary; bare: bytes)
+ *   sizes      an integer with an optional binary unit K, M, G or T (k, m, g,
+ *              t alike): 512K, 1M, 64G (bare: bytes)
  *   counts     a decimal integer
  *   paths      any printable text (no control character), not empty
  *   urls       an NNG url: tcp://HOST:PORT, tcp4://, tcp6://, ipc://PATH,
@@ -40,12 +41,19 @@
 #define RL_CFG_STR_MAX (RL_CFG_LINE_MAX + 1)
 #define RL_CFG_ERR_MAX 256           /* room for an error message */
 
+/* map_size, the LMDB map of a store: address space reserved, not disk
+ * space (the data file grows only as data is written). At least 16 MiB, at
+ * most 1 TiB. */
+#define RL_CFG_MAP_MIN ((uint64_t)16 << 20)
+#define RL_CFG_MAP_MAX ((uint64_t)1 << 40)
+
 /* relais-server: sections [server], [sessions], [sync]. */
 typedef struct rl_server_config {
 	char listen[RL_CFG_STR_MAX];   /* [server] listen: url to serve on */
 	char store[RL_CFG_STR_MAX];    /* [server] store: store directory */
 	char key_file[RL_CFG_STR_MAX]; /* [server] key_file: store key file */
 	int log_level;                 /* [server] log_level: rl_log_level, -1 unset */
+	uint64_t map_bytes;            /* [server] map_size: LMDB map size, bytes */
 	uint64_t max_sessions;         /* [sessions] max: session table size */
 	uint64_t sessions_per_device;  /* [sessions] per_device */
 	uint64_t session_idle_ms;      /* [sessions] idle_timeout */
@@ -61,6 +69,7 @@ typedef struct rl_client_config {
 	char store[RL_CFG_STR_MAX];    /* [client] store: store directory */
 	char key_file[RL_CFG_STR_MAX]; /* [client] key_file: store key file */
 	int log_level;                 /* [client] log_level: rl_log_level, -1 unset */
+	uint64_t map_bytes;            /* [client] map_size: LMDB map size, bytes */
 	char server[RL_CFG_STR_MAX];   /* [sync] server: url instead of the enrolled one */
 	uint64_t interval_ms;          /* [sync] interval: pause between syncs (--watch) */
 	uint64_t backoff_min_ms;       /* [sync] backoff_min: first retry window */
@@ -94,5 +103,17 @@ rl_err rl_client_config_parse(const char *text, size_t len, rl_client_config *cf
  */
 rl_err rl_server_config_load(const char *path, rl_server_config *cfg, char *err, size_t errcap);
 rl_err rl_client_config_load(const char *path, rl_client_config *cfg, char *err, size_t errcap);
+
+/*
+ * Parses a size as the files take it (see "sizes" above), for a command-line
+ * option that mirrors a file key: s is the whole value, NUL-terminated. On
+ * success *out receives the size in bytes; on error *out is unchanged and
+ * err (errcap bytes, may be NULL) receives a French message without line
+ * number, e.g. "hors des bornes (16M à 1T)". Errors: RL_EINVAL (empty, a
+ * sign, a space, an unknown unit, more than 19 digits, or above 2^64 - 1
+ * bytes once scaled), RL_ETOOBIG (below min or above max).
+ */
+rl_err rl_config_size_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
+                            size_t errcap);
 
 #endif

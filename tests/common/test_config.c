@@ -65,6 +65,7 @@ test_server_all_keys(void **state)
 	                           "store=/var/lib/relais-server\n"
 	                           "key_file = /etc/relais/server.key ; inline comment\n"
 	                           "log_level = debug\r\n"
+	                           "map_size = 64G\n"
 	                           "[sessions]\n"
 	                           "max = 1024\n"
 	                           "per_device = 2\n"
@@ -84,6 +85,7 @@ test_server_all_keys(void **state)
 	assert_string_equal(c.store, "/var/lib/relais-server");
 	assert_string_equal(c.key_file, "/etc/relais/server.key");
 	assert_int_equal(c.log_level, RL_LOG_DEBUG);
+	assert_true(c.map_bytes == (uint64_t)64 << 30);
 	assert_true(c.max_sessions == 1024);
 	assert_true(c.sessions_per_device == 2);
 	assert_true(c.session_idle_ms == 300000);
@@ -107,7 +109,7 @@ test_server_unset(void **state)
 	assert_string_equal(c.listen, "");
 	assert_string_equal(c.store, "");
 	assert_int_equal(c.log_level, -1);
-	assert_true(c.skew_ms == 0 && c.workers == 0);
+	assert_true(c.skew_ms == 0 && c.workers == 0 && c.map_bytes == 0);
 	/* No final newline, a byte order mark, ipc and tcp6 urls. */
 	RL_PASS(srv("\xef\xbb\xbf[server]\nlisten = ipc:///tmp/relais.ipc", &c, err));
 	assert_string_equal(c.listen, "ipc:///tmp/relais.ipc");
@@ -122,6 +124,7 @@ test_client_all_keys(void **state)
 	                           "store = /var/lib/relais\n"
 	                           "key_file = /etc/relais/relais.key\n"
 	                           "log_level = warn\n"
+	                           "map_size = 512M\n"
 	                           "[sync]\n"
 	                           "server = tcp://hq.dac13.fr:7401\n"
 	                           "interval = 30s\n"
@@ -138,6 +141,7 @@ test_client_all_keys(void **state)
 	assert_string_equal(c.store, "/var/lib/relais");
 	assert_string_equal(c.key_file, "/etc/relais/relais.key");
 	assert_int_equal(c.log_level, RL_LOG_WARN);
+	assert_true(c.map_bytes == 512u << 20);
 	assert_string_equal(c.server, "tcp://hq.dac13.fr:7401");
 	assert_true(c.interval_ms == 30000);
 	assert_true(c.backoff_min_ms == 500);
@@ -219,11 +223,131 @@ test_values(void **state)
 	srv_bad("[sync]\nclock_skew = 2h\n", RL_EINVAL, "hors des bornes");
 	cli_bad("[sync]\npush_ops = 4097\n", RL_EINVAL, "hors des bornes");
 	cli_bad("[sync]\npush_bytes = 5M\n", RL_EINVAL, "hors des bornes");
-	cli_bad("[sync]\npush_bytes = 1G\n", RL_EINVAL, "taille");
+	cli_bad("[sync]\npush_bytes = 1G\n", RL_EINVAL,
+	        "ligne 2 : push_bytes = 1G : hors des bornes (4K à 4M)");
+	cli_bad("[sync]\npush_bytes = 1MB\n", RL_EINVAL, "valeur invalide (attendu : une taille");
 	cli_bad("[sync]\ninterval = 10ms\n", RL_EINVAL, "hors des bornes");
 	cli_bad("[sync]\nbackoff_min = 10s\nbackoff_max = 5s\n", RL_EINVAL,
 	        "backoff_min (10000 ms) dépasse backoff_max (5000 ms)");
 	cli_bad("[sync]\nserver = \n", RL_EINVAL, "ligne 2 : server");
+}
+
+/* map_size in both files: units, bounds (16M to 1T), junk, overflow. */
+static void
+test_map_size(void **state)
+{
+	char err[RL_CFG_ERR_MAX];
+	rl_server_config sc;
+	rl_client_config cc;
+
+	(void)state;
+	RL_PASS(srv("[server]\nmap_size = 16M\n", &sc, err));
+	assert_true(sc.map_bytes == RL_CFG_MAP_MIN);
+	RL_PASS(srv("[server]\nmap_size = 1T\n", &sc, err));
+	assert_true(sc.map_bytes == RL_CFG_MAP_MAX);
+	RL_PASS(srv("[server]\nmap_size = 16777216\n", &sc, err));
+	assert_true(sc.map_bytes == 16u << 20);
+	RL_PASS(srv("[server]\nmap_size = 1048576k\n", &sc, err));
+	assert_true(sc.map_bytes == (uint64_t)1 << 30);
+	RL_PASS(cli("[client]\nmap_size = 4g\n", &cc, err));
+	assert_true(cc.map_bytes == (uint64_t)4 << 30);
+	srv_bad("[server]\nmap_size = 16777215\n", RL_EINVAL,
+	        "ligne 2 : map_size = 16777215 : hors des bornes (16M à 1T)");
+	srv_bad("[server]\nmap_size = 8M\n", RL_EINVAL, "hors des bornes (16M à 1T)");
+	srv_bad("[server]\nmap_size = 1025G\n", RL_EINVAL, "hors des bornes (16M à 1T)");
+	srv_bad("[server]\nmap_size = 0\n", RL_EINVAL, "hors des bornes");
+	srv_bad("[server]\nmap_size = -64G\n", RL_EINVAL,
+	        "ligne 2 : map_size = -64G : valeur invalide (attendu : une taille comme 65536, 512K, "
+	        "1M, 64G)");
+	srv_bad("[server]\nmap_size = 64GB\n", RL_EINVAL, "valeur invalide");
+	srv_bad("[server]\nmap_size = 64 G\n", RL_EINVAL, "valeur invalide");
+	srv_bad("[server]\nmap_size = 1.5G\n", RL_EINVAL, "valeur invalide");
+	srv_bad("[server]\nmap_size = G\n", RL_EINVAL, "valeur invalide");
+	srv_bad("[server]\nmap_size = 16777216T\n", RL_EINVAL, "valeur invalide"); /* 2^64 */
+	srv_bad("[server]\nmap_size = 64G\nmap_size = 32G\n", RL_EINVAL,
+	        "ligne 3 : clé « map_size » répétée");
+	srv_bad("[sessions]\nmap_size = 64G\n", RL_EINVAL, "clé inconnue « map_size » dans [sessions]");
+	cli_bad("[client]\nmap_size = 2T\n", RL_EINVAL, "ligne 2 : map_size = 2T : hors des bornes");
+	cli_bad("[sync]\nmap_size = 1G\n", RL_EINVAL, "clé inconnue « map_size » dans [sync]");
+}
+
+/* The size parser behind map_size and --map-size. */
+static void
+test_size_parse(void **state)
+{
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} ok[] = {
+		{ "0", 0 },
+		{ "1", 1 },
+		{ "4096", 4096 },
+		{ "512K", 512u << 10 },
+		{ "512k", 512u << 10 },
+		{ "3M", 3u << 20 },
+		{ "3m", 3u << 20 },
+		{ "64G", (uint64_t)64 << 30 },
+		{ "64g", (uint64_t)64 << 30 },
+		{ "1T", (uint64_t)1 << 40 },
+		{ "1t", (uint64_t)1 << 40 },
+		{ "0064G", (uint64_t)64 << 30 },
+		{ "9999999999999999999", 9999999999999999999ull }, /* 19 digits */
+		{ "16777215T", (uint64_t)16777215 << 40 },         /* 2^64 - 2^40 */
+		{ "18014398509481983K", (uint64_t)18014398509481983 << 10 },
+	};
+	static const char *const junk[] = {
+		"",     " ",    "-1",   "+1",  "-0",   "1 ",  " 1", "1 G", "1GB", "1GiB", "1KM",
+		"1B",   "1P",   "1E",   "G",   "K1",   "1.5G", "1,5G", "0x10", "1e9", "\xd9\xa1",
+		"10000000000000000000", /* 20 digits */
+		"18446744073709551616", /* 2^64 */
+		"16777216T",            /* 2^64 once scaled */
+		"18014398509481984K",   /* 2^64 once scaled */
+		"9999999999999999999T",
+	};
+	char err[RL_CFG_ERR_MAX];
+	uint64_t v;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		v = 1;
+		if (rl_config_size_parse(ok[i].s, 0, UINT64_MAX, &v, err, sizeof(err)) != RL_OK)
+			fail_msg("'%s' refused: %s", ok[i].s, err);
+		if (v != ok[i].v)
+			fail_msg("'%s': %llu, want %llu", ok[i].s, (unsigned long long)v,
+			         (unsigned long long)ok[i].v);
+		assert_string_equal(err, "");
+	}
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		v = 7;
+		if (rl_config_size_parse(junk[i], 0, UINT64_MAX, &v, err, sizeof(err)) != RL_EINVAL)
+			fail_msg("'%s' accepted as %llu", junk[i], (unsigned long long)v);
+		assert_true(v == 7); /* untouched on error */
+		assert_non_null(strstr(err, "valeur invalide (attendu : une taille comme"));
+	}
+	/* Bounds: inclusive, RL_ETOOBIG outside, named in units in the message. */
+	RL_PASS(rl_config_size_parse("16M", RL_CFG_MAP_MIN, RL_CFG_MAP_MAX, &v, err, sizeof(err)));
+	assert_true(v == RL_CFG_MAP_MIN);
+	RL_PASS(rl_config_size_parse("1024G", RL_CFG_MAP_MIN, RL_CFG_MAP_MAX, &v, err, sizeof(err)));
+	assert_true(v == RL_CFG_MAP_MAX);
+	v = 7;
+	RL_FAIL(rl_config_size_parse("16383K", RL_CFG_MAP_MIN, RL_CFG_MAP_MAX, &v, err, sizeof(err)),
+	        RL_ETOOBIG);
+	assert_string_equal(err, "hors des bornes (16M à 1T)");
+	RL_FAIL(rl_config_size_parse("1099511627777", RL_CFG_MAP_MIN, RL_CFG_MAP_MAX, &v, err,
+	                             sizeof(err)),
+	        RL_ETOOBIG);
+	RL_FAIL(rl_config_size_parse("0", RL_CFG_MAP_MIN, RL_CFG_MAP_MAX, &v, err, sizeof(err)),
+	        RL_ETOOBIG);
+	assert_true(v == 7);
+	/* Bounds that are no whole unit print in bytes. */
+	RL_FAIL(rl_config_size_parse("5K", 4100, 5000, &v, err, sizeof(err)), RL_ETOOBIG);
+	assert_string_equal(err, "hors des bornes (4100 à 5000)");
+	/* A small error buffer, or none. */
+	RL_FAIL(rl_config_size_parse("x", 0, 1, &v, err, 6), RL_EINVAL);
+	assert_string_equal(err, "valeu");
+	RL_FAIL(rl_config_size_parse("x", 0, 1, &v, NULL, 0), RL_EINVAL);
+	RL_PASS(rl_config_size_parse("1", 0, 1, &v, NULL, 0));
+	assert_true(v == 1);
 }
 
 static void
@@ -294,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_server_all_keys), cmocka_unit_test(test_server_unset),
 		cmocka_unit_test(test_client_all_keys), cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_syntax),          cmocka_unit_test(test_values),
+		cmocka_unit_test(test_map_size),        cmocka_unit_test(test_size_parse),
 		cmocka_unit_test(test_hostile),         cmocka_unit_test(test_files),
 	};
 

@@ -8,7 +8,7 @@
  * a heap block of exactly that size so ASan sees any overrun). Checks: a
  * refused file leaves the structure as rl_*_config_init made it and a
  * NUL-terminated message; an accepted one holds NUL-terminated printable
- * strings and a log level in range.
+ * strings, a log level in range and a map size unset or in its bounds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +59,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_text(sc.store);
 			check_text(sc.key_file);
 			FZ_CHECK(sc.log_level >= -1 && sc.log_level <= 3);
+			FZ_CHECK(sc.map_bytes == 0 ||
+			         (sc.map_bytes >= RL_CFG_MAP_MIN && sc.map_bytes <= RL_CFG_MAP_MAX));
 		}
 	} else {
 		rl_client_config_init(&cc0);
@@ -70,6 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_text(cc.key_file);
 			check_text(cc.server);
 			FZ_CHECK(cc.log_level >= -1 && cc.log_level <= 3);
+			FZ_CHECK(cc.map_bytes == 0 ||
+			         (cc.map_bytes >= RL_CFG_MAP_MIN && cc.map_bytes <= RL_CFG_MAP_MAX));
 			FZ_CHECK(cc.backoff_min_ms == 0 || cc.backoff_max_ms == 0 ||
 			         cc.backoff_min_ms <= cc.backoff_max_ms);
 		}
