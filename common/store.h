@@ -56,6 +56,15 @@ typedef struct rl_secret {
 	const uint8_t *key; /* RL_KEY_BYTES */
 } rl_secret;
 
+/*
+ * map_bytes bounds how large the store may grow: writes past it fail with
+ * RL_EFULL. It is address space, not disk space: the environment is mapped
+ * read-only (no MDB_WRITEMAP), so data.mdb grows only with what is written.
+ * It applies to this opening only; a store is never shrunk: one whose data
+ * is already larger opens with a map of its data size (reads work, writes
+ * that need new pages fail with RL_EFULL), and reopening with a larger map
+ * lets writes go on.
+ */
 typedef struct rl_store_opts {
 	size_t map_bytes;  /* LMDB map size; 0 = RL_STORE_DEFAULT_MAP */
 	rl_kdf_cost cost;  /* argon2id cost used by create and rekey */

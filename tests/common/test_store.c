@@ -1328,6 +1328,197 @@ test_map_full(void **state)
 	rl_buf_fini(&b);
 }
 
+/* ---- map sizes (rl_store_opts.map_bytes) ---- */
+
+#define MAP_TINY ((size_t)64 << 10)  /* smaller than the filled store */
+#define MAP_SMALL ((size_t)1 << 20)  /* fills after a few hundred values */
+#define MAP_BIG ((size_t)64 << 30)   /* the server's default */
+#define MAP_VAL_BYTES 1000
+
+static rl_store *
+open_map(const char *dir, size_t map_bytes)
+{
+	rl_store_opts o = { map_bytes, RL_KDF_MIN };
+	rl_secret s = pass_secret(PASS);
+	rl_store *st = NULL;
+
+	RL_PASS(rl_store_open(dir, &s, &o, &st));
+	return st;
+}
+
+static uint64_t
+data_size(const char *dir)
+{
+	struct stat sb;
+
+	assert_int_equal(stat(path_in(dir, "data.mdb"), &sb), 0);
+	return (uint64_t)sb.st_size;
+}
+
+/* Puts keys *next, *next + 1, ... below to into STATES, 20 a transaction,
+ * until to or an error, which it returns; *next is then the first key not
+ * committed. A failed transaction must commit nothing. */
+static rl_err
+map_fill(rl_store *st, uint64_t *next, uint64_t to)
+{
+	uint8_t kb[8], v[MAP_VAL_BYTES];
+	uint64_t i = *next;
+	rl_txn *txn;
+	rl_err e = RL_OK;
+
+	while (e == RL_OK && i < to) {
+		RL_PASS(rl_store_begin(st, true, &txn));
+		for (int j = 0; j < 20 && i < to && e == RL_OK; j++, i++) {
+			memset(v, (int)(i & 0xff), sizeof v);
+			e = rl_store_put(txn, RL_T_STATES, be64(kb, i), RL_BYTES(v, sizeof v));
+		}
+		if (e == RL_OK)
+			e = rl_store_commit(txn);
+		else
+			RL_FAIL(rl_store_commit(txn), e);
+		if (e == RL_OK)
+			*next = i;
+	}
+	return e;
+}
+
+/* STATES holds exactly keys 0 .. n-1, each with its whole value. */
+static void
+map_expect(rl_store *st, uint64_t n)
+{
+	uint8_t kb[8];
+	rl_txn *txn;
+	rl_buf b;
+
+	rl_buf_init(&b);
+	assert_int_equal(count(st, RL_T_STATES), n);
+	RL_PASS(rl_store_begin(st, false, &txn));
+	for (uint64_t k = 0; k < n; k += 13) {
+		RL_PASS(rl_store_get(txn, RL_T_STATES, be64(kb, k), &b));
+		assert_int_equal(b.len, MAP_VAL_BYTES);
+		assert_int_equal(b.data[0], k & 0xff);
+		assert_int_equal(b.data[MAP_VAL_BYTES - 1], k & 0xff);
+	}
+	RL_PASS(rl_store_get(txn, RL_T_STATES, be64(kb, n - 1), &b));
+	RL_FAIL(rl_store_get(txn, RL_T_STATES, be64(kb, n), &b), RL_ENOTFOUND);
+	rl_store_abort(txn);
+	rl_buf_fini(&b);
+}
+
+/* The child of test_map_sizes: opens the store with a map smaller than its
+ * data, waits (on `go`) while the parent writes past that map, then reads
+ * and writes. Exit 0 if it saw want entries and its write committed. */
+static void
+map_child(const char *dir, int go, int ready, uint64_t want)
+{
+	rl_store_opts o = { MAP_SMALL, RL_KDF_MIN };
+	rl_secret s = pass_secret(PASS);
+	rl_store *st;
+	rl_txn *txn;
+	size_t n = 0;
+	char c = 'r';
+
+	if (rl_store_open(dir, &s, &o, &st) != RL_OK)
+		_exit(3);
+	if (write(ready, &c, 1) != 1 || read(go, &c, 1) != 1)
+		_exit(4);
+	/* The parent's commits went past this map: LMDB says MDB_MAP_RESIZED,
+	 * the store adopts the larger map and carries on. */
+	if (rl_store_begin(st, false, &txn) != RL_OK)
+		_exit(5);
+	if (rl_store_count(txn, RL_T_STATES, &n) != RL_OK || n != want)
+		_exit(6);
+	rl_store_abort(txn);
+	if (rl_store_begin(st, true, &txn) != RL_OK)
+		_exit(7);
+	if (rl_store_put(txn, RL_T_META, str("child"), str("1")) != RL_OK ||
+	    rl_store_commit(txn) != RL_OK)
+		_exit(8);
+	rl_store_close(st);
+	_exit(0);
+}
+
+/*
+ * A store filled to its map, then opened with a smaller map than its data,
+ * with the server's 64 GiB, and by a second process with a small map while
+ * the first grows it: nothing is lost or half-written, the file never
+ * shrinks, and never grows to the map size.
+ */
+static void
+test_map_sizes(void **state)
+{
+	fx *f = *state;
+	rl_store_opts small = { MAP_SMALL, RL_KDF_MIN };
+	rl_secret s = pass_secret(PASS);
+	uint64_t n = 0, n0, size_full, size_big;
+	int go[2], ready[2], status;
+	rl_store *st;
+	pid_t pid;
+	char c;
+
+	/* Filled: RL_EFULL, and the transaction that failed left nothing. */
+	RL_PASS(rl_store_create(f->dir, &s, &small));
+	st = open_map(f->dir, MAP_SMALL);
+	RL_FAIL(map_fill(st, &n, UINT64_MAX), RL_EFULL);
+	assert_true(n > 100);
+	map_expect(st, n);
+	rl_store_close(st);
+	size_full = data_size(f->dir);
+	assert_true(size_full <= MAP_SMALL);
+
+	/* A map smaller than the data: LMDB maps the data's size. Everything
+	 * reads; writes find no room (a few may fit in free pages); the file
+	 * is neither shrunk nor grown. */
+	st = open_map(f->dir, MAP_TINY);
+	map_expect(st, n);
+	n0 = n;
+	RL_FAIL(map_fill(st, &n, n + 1000), RL_EFULL);
+	assert_true(n - n0 < 100);
+	map_expect(st, n);
+	rl_store_close(st);
+	assert_int_equal(data_size(f->dir), size_full);
+
+	/* The server's 64 GiB: opening does not grow the file (the map is
+	 * address space), and writes go on past the old map. */
+	st = open_map(f->dir, MAP_BIG);
+	assert_int_equal(data_size(f->dir), size_full);
+	RL_PASS(map_fill(st, &n, 4 * n));
+	map_expect(st, n);
+	size_big = data_size(f->dir);
+	assert_true(size_big > MAP_SMALL && size_big < 64 * MAP_SMALL);
+
+	/* Another process opens it with a small map while this one writes past
+	 * it (an admin command beside the server). */
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(go[1]);
+		close(ready[0]);
+		map_child(f->dir, go[0], ready[1], 2 * n);
+	}
+	close(go[0]);
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	RL_PASS(map_fill(st, &n, 2 * n));
+	assert_int_equal(write(go[1], &c, 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(go[1]);
+	close(ready[0]);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("the second process failed (status %d)", status);
+	expect_str(st, RL_T_META, "child", "1");
+	rl_store_close(st);
+
+	/* Reopened with the first, now too small, map: all of it is there. */
+	st = open_map(f->dir, MAP_SMALL);
+	map_expect(st, n);
+	expect_str(st, RL_T_META, "child", "1");
+	rl_store_close(st);
+	assert_true(data_size(f->dir) >= size_big);
+}
+
 /* Processes killed inside a read transaction while another keeps the store
  * open (the server, a watching client): their reader slots must not run out. */
 static void
@@ -1393,6 +1584,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fault_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_readers, setup, teardown),
 	};
 
