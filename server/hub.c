@@ -19,14 +19,20 @@
 #define KEY_MAX (1 + RL_SIT_BYTES + RL_ANTENNA_MAX + 1 + 8)
 
 rl_err
-rl_hub_open(const char *dir, const rl_secret *s, rl_hub *hub)
+rl_hub_open(const char *dir, const rl_secret *s, const rl_store_opts *opts, rl_hub *hub)
 {
+	rl_store_opts so = { RL_HUB_DEFAULT_MAP, RL_KDF_INTERACTIVE };
 	rl_txn *txn;
 	rl_err e;
 
+	if (opts != NULL) {
+		so = *opts;
+		if (so.map_bytes == 0)
+			so.map_bytes = RL_HUB_DEFAULT_MAP;
+	}
 	memset(hub, 0, sizeof(*hub));
 	hub->skew_ms = RL_DEFAULT_SKEW_MS;
-	if ((e = rl_replica_open(dir, s, NULL, &hub->rp)) != RL_OK)
+	if ((e = rl_replica_open(dir, s, &so, &hub->rp)) != RL_OK)
 		return e;
 	if (rl_replica_role(hub->rp) != RL_ROLE_SERVER) {
 		rl_replica_close(hub->rp);

@@ -58,8 +58,15 @@ typedef struct rl_hub {
 	uint64_t skew_ms; /* accepted clock lead of devices */
 } rl_hub;
 
-/* Opens the hub store (made by rl_replica_create with role server). */
-rl_err rl_hub_open(const char *dir, const rl_secret *s, rl_hub *hub);
+/* The HQ store's LMDB map unless configured ([server] map_size, --map-size):
+ * address space, not disk space (store.h); room for about 13 million
+ * situations of 5 KiB, where the stores' 4 GiB default fills near 840,000. */
+#define RL_HUB_DEFAULT_MAP ((size_t)64 << 30)
+
+/* Opens the hub store (made by rl_replica_create with role server). opts may
+ * be NULL; a map_bytes of 0 (or NULL opts) means RL_HUB_DEFAULT_MAP. Errors
+ * as rl_replica_open, and RL_EINVAL if the store is not a server's. */
+rl_err rl_hub_open(const char *dir, const rl_secret *s, const rl_store_opts *opts, rl_hub *hub);
 void rl_hub_close(rl_hub *hub);
 
 /* ---- devices and tokens ---- */

@@ -1,16 +1,17 @@
 /*
  * main.c - `relais-server`: the HQ daemon and its admin commands.
  *
- * Global options (--store, --key-file, --config, --log-level) are accepted
- * before or after the command name. Each setting comes from, in this order:
- * the command line, the environment, the configuration file (--config, else
- * $RELAIS_SERVER_CONFIG, else /etc/relais/server.conf when it exists), the
- * built-in default. The store is --store, $RELAIS_SERVER_STORE, [server]
- * store, /var/lib/relais-server; its secret is --key-file,
- * $RELAIS_SERVER_PASSPHRASE, [server] key_file, else the key file
- * server.key inside the store directory that `init` made. Admin commands
- * open the same store as a running server; LMDB arbitrates between the
- * processes.
+ * Global options (--store, --key-file, --config, --log-level, --map-size) are
+ * accepted before or after the command name. Each setting comes from, in
+ * this order: the command line, the environment, the configuration file
+ * (--config, else $RELAIS_SERVER_CONFIG, else /etc/relais/server.conf when
+ * it exists), the built-in default. The store is --store,
+ * $RELAIS_SERVER_STORE, [server] store, /var/lib/relais-server; its secret
+ * is --key-file, $RELAIS_SERVER_PASSPHRASE, [server] key_file, else the key
+ * file server.key inside the store directory that `init` made; its LMDB map
+ * is --map-size, [server] map_size, else RL_HUB_DEFAULT_MAP (64 GiB of
+ * address space, not of disk). Admin commands open the same store as a
+ * running server; LMDB arbitrates between the processes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,7 @@ typedef struct opts {
 	const char *from, *to, *format, *output;
 	const char *config;
 	int log_level; /* -1: not given */
+	uint64_t map_bytes; /* --map-size, else [server] map_size; 0: the default */
 	rl_server_config cfg;
 	bool json;
 	int nargs;
@@ -54,7 +56,7 @@ typedef struct opts {
 
 static const char usage_text[] =
 	"usage: relais-server [--store DIR] [--key-file F] [--config FILE] [--log-level L]\n"
-	"                     COMMAND [options]\n"
+	"                     [--map-size SIZE] COMMAND [options]\n"
 	"\n"
 	"commands:\n"
 	"  init                                   create the HQ store and the server keys\n"
@@ -76,7 +78,9 @@ static const char usage_text[] =
 	"        else DIR/server.key\n"
 	"config: --config FILE, else $RELAIS_SERVER_CONFIG, else " DEFAULT_CONFIG "\n"
 	"        if it exists (INI; every key in deploy/server.conf.example)\n"
-	"log level: --log-level error|warn|info|debug, else [server] log_level, else info\n";
+	"log level: --log-level error|warn|info|debug, else [server] log_level, else info\n"
+	"map size: --map-size SIZE (16M to 1T, e.g. 512M, 64G), else [server] map_size,\n"
+	"          else 64G; the store's largest size, reserved as address space only\n";
 
 static int
 usage_error(const char *msg, const char *arg)
@@ -125,9 +129,21 @@ load_secret(const opts *o, rl_secret *s, uint8_t key[RL_KEY_BYTES])
 	return rl_store_read_keyfile(path, key);
 }
 
+/* The store options of every command: the map size (0: the hub's default). */
+static rl_store_opts
+store_opts(const opts *o)
+{
+	rl_store_opts so = { (size_t)o->map_bytes, RL_KDF_INTERACTIVE };
+
+	if (so.map_bytes == 0)
+		so.map_bytes = RL_HUB_DEFAULT_MAP;
+	return so;
+}
+
 static rl_err
 open_hub(const opts *o, rl_hub *hub)
 {
+	rl_store_opts so = store_opts(o);
 	uint8_t key[RL_KEY_BYTES];
 	rl_secret s;
 	rl_err e;
@@ -135,9 +151,23 @@ open_hub(const opts *o, rl_hub *hub)
 	if ((e = load_secret(o, &s, key)) == RL_EIO)
 		e = RL_ENOSTORE;
 	if (e == RL_OK)
-		e = rl_hub_open(store_dir(o), &s, hub);
+		e = rl_hub_open(store_dir(o), &s, &so, hub);
 	rl_wipe(key, sizeof(key));
 	return e;
+}
+
+/* A store that did not open. Mapping it is what needs much memory (address
+ * space, under ulimit -v): say which setting to lower. */
+static int
+fail_open(const opts *o, rl_err e)
+{
+	if (e != RL_ENOMEM)
+		return fail(store_dir(o), e);
+	fprintf(stderr,
+	        "relais-server: %s : %s (carte LMDB de %llu Mio impossible à réserver ? réduisez "
+	        "--map-size ou [server] map_size)\n",
+	        store_dir(o), rl_strerror_fr(e), (unsigned long long)(store_opts(o).map_bytes >> 20));
+	return 1;
 }
 
 /* ---- commands ---- */
@@ -146,6 +176,7 @@ static int
 cmd_init(const opts *o)
 {
 	const char *dir = store_dir(o);
+	rl_store_opts so = store_opts(o);
 	uint8_t key[RL_KEY_BYTES];
 	char path[4096], hex[2 * RL_KEY_BYTES + 2];
 	rl_secret s;
@@ -177,7 +208,7 @@ cmd_init(const opts *o)
 		close(fd);
 		s.key = key;
 	}
-	e = rl_replica_create(dir, &s, NULL, "HQ", RL_ROLE_SERVER);
+	e = rl_replica_create(dir, &s, &so, "HQ", RL_ROLE_SERVER);
 	rl_wipe(key, sizeof(key));
 	if (e != RL_OK)
 		return fail("init", e);
@@ -226,7 +257,9 @@ cmd_run(const opts *o)
 	if (o->cfg.write_group_ops)
 		ro.write_group_ops = (uint32_t)o->cfg.write_group_ops;
 	if ((e = open_hub(o, &hub)) != RL_OK)
-		return fail(store_dir(o), e);
+		return fail_open(o, e);
+	rl_log(RL_LOG_DEBUG, "store map: %llu MiB",
+	       (unsigned long long)(store_opts(o).map_bytes >> 20));
 	e = rl_run_serve(&hub, &ro);
 	rl_hub_close(&hub);
 	return e == RL_OK ? 0 : fail("run", e);
@@ -250,7 +283,7 @@ cmd_enroll(const opts *o)
 		return 1;
 	}
 	if ((e = open_hub(o, &hub)) != RL_OK)
-		return fail(store_dir(o), e);
+		return fail_open(o, e);
 	e = rl_hub_token_create(&hub, o->antenna, role, o->name ? o->name : "", RL_TOKEN_TTL_MS,
 	                        token);
 	rl_hub_close(&hub);
@@ -288,7 +321,7 @@ cmd_devices(const opts *o)
 	rl_err e;
 
 	if ((e = open_hub(o, &hub)) != RL_OK)
-		return fail(store_dir(o), e);
+		return fail_open(o, e);
 	if ((e = rl_store_begin(hub.st, false, &txn)) != RL_OK) {
 		rl_hub_close(&hub);
 		return fail("devices", e);
@@ -388,7 +421,7 @@ cmd_revoke(const opts *o)
 	if (o->nargs != 1)
 		return usage_error("revoke demande un identifiant d'appareil", NULL);
 	if ((e = open_hub(o, &hub)) != RL_OK)
-		return fail(store_dir(o), e);
+		return fail_open(o, e);
 	if ((e = device_by_prefix(&hub, o->args[0], pk)) == RL_OK)
 		e = rl_hub_revoke(&hub, pk, rl_wall_ms());
 	rl_hub_close(&hub);
@@ -414,7 +447,7 @@ cmd_backup(const opts *o)
 	if (o->nargs != 1)
 		return usage_error("backup demande une destination", NULL);
 	if ((e = open_hub(o, &hub)) != RL_OK)
-		return fail(store_dir(o), e);
+		return fail_open(o, e);
 	e = rl_store_backup(hub.st, o->args[0]);
 	rl_hub_close(&hub);
 	if (e != RL_OK)
@@ -422,11 +455,12 @@ cmd_backup(const opts *o)
 	/* A server restored from this copy must tell its clients it lost what
 	 * came after it: the first `run` on the copy draws a new epoch. */
 	{
+		rl_store_opts so = store_opts(o);
 		uint8_t key[RL_KEY_BYTES];
 		rl_secret sec;
 
 		if ((e = load_secret(o, &sec, key)) == RL_OK &&
-		    (e = rl_hub_open(o->args[0], &sec, &hub)) == RL_OK) {
+		    (e = rl_hub_open(o->args[0], &sec, &so, &hub)) == RL_OK) {
 			e = rl_epoch_mark_copy(&hub);
 			rl_hub_close(&hub);
 			/* Nobody else has the copy open: its lock file is noise. */
@@ -484,7 +518,7 @@ cmd_report(const opts *o)
 		return 2;
 	}
 	if ((e = open_hub(o, &hub)) != RL_OK)
-		return fail(store_dir(o), e);
+		return fail_open(o, e);
 	rc = rl_report_main(&hub, &ro);
 	rl_hub_close(&hub);
 	return rc;
@@ -519,6 +553,8 @@ load_config(opts *o)
 		o->key_file = o->cfg.key_file;
 	if (o->log_level < 0)
 		o->log_level = o->cfg.log_level;
+	if (o->map_bytes == 0)
+		o->map_bytes = o->cfg.map_bytes;
 	rl_log_setup("relais-server", o->log_level < 0 ? RL_LOG_INFO : (rl_log_level)o->log_level);
 	if (path != NULL)
 		rl_log(RL_LOG_DEBUG, "configuration read from %s", path);
@@ -557,6 +593,18 @@ parse(int argc, char **argv, const char **cmd, opts *o)
 			if (l < 0)
 				return usage_error("niveau de journal inconnu", argv[i]);
 			o->log_level = l;
+			continue;
+		}
+		if (strcmp(a, "--map-size") == 0) {
+			char err[RL_CFG_ERR_MAX];
+
+			if (i + 1 >= argc)
+				return usage_error("option sans valeur", a);
+			if (rl_config_size_parse(argv[++i], RL_CFG_MAP_MIN, RL_CFG_MAP_MAX,
+			                         &o->map_bytes, err, sizeof(err)) != RL_OK) {
+				fprintf(stderr, "relais-server: --map-size %.40s : %s\n", argv[i], err);
+				return 2;
+			}
 			continue;
 		}
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {

@@ -78,7 +78,7 @@ setup(void **state)
 	rl_random(f->key, sizeof(f->key));
 	f->s = (rl_secret){ NULL, 0, f->key };
 	RL_PASS(rl_replica_create(f->store, &f->s, &opts, "HQ", RL_ROLE_SERVER));
-	RL_PASS(rl_hub_open(f->store, &f->s, &f->hub));
+	RL_PASS(rl_hub_open(f->store, &f->s, NULL, &f->hub));
 	*state = f;
 	return 0;
 }

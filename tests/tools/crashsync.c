@@ -332,7 +332,7 @@ server_counts(cs *c, uint64_t *changes)
 		die("%s: %s", path, rl_strerror(e));
 	memset(&s, 0, sizeof(s));
 	s.key = key;
-	if ((e = rl_hub_open(c->srv, &s, &hub)) != RL_OK)
+	if ((e = rl_hub_open(c->srv, &s, NULL, &hub)) != RL_OK)
 		die("round %u: the server store does not open: %s", c->rounds, rl_strerror(e));
 	rl_wipe(key, sizeof(key));
 	if ((e = rl_store_begin(hub.st, false, &txn)) != RL_OK)

@@ -125,7 +125,7 @@ setup(lg *g)
 		die(path, e);
 	memset(&ss, 0, sizeof(ss));
 	ss.key = key;
-	if ((e = rl_hub_open(g->srv, &ss, &hub)) != RL_OK)
+	if ((e = rl_hub_open(g->srv, &ss, NULL, &hub)) != RL_OK)
 		die("server store", e);
 	rl_wipe(key, sizeof(key));
 	mkdir(g->dir, 0700);
@@ -412,7 +412,7 @@ main(int argc, char **argv)
 			die(path, e);
 		memset(&ss, 0, sizeof(ss));
 		ss.key = key;
-		if ((e = rl_hub_open(g.srv, &ss, &hub)) != RL_OK)
+		if ((e = rl_hub_open(g.srv, &ss, NULL, &hub)) != RL_OK)
 			die("server store", e);
 		if ((e = rl_store_begin(hub.st, false, &txn)) != RL_OK)
 			die("server store", e);
