@@ -47,7 +47,7 @@ rl_cmd_init(rl_cli *cli)
 	const char *antenna = rl_cli_opt(cli, "antenna"), *role_s = rl_cli_opt(cli, "role");
 	const char *dir, *kdf = getenv("RELAIS_KDF");
 	char dev[RL_CLI_DEV_HEX + 1], probe[4096];
-	rl_store_opts opts = { 0, RL_KDF_INTERACTIVE };
+	rl_store_opts opts = { (size_t)cli->cfg.map_bytes, RL_KDF_INTERACTIVE };
 	rl_cli_secret sec;
 	rl_replica *rp;
 	struct stat sb;

@@ -328,6 +328,8 @@ int
 rl_cli_open(rl_cli *cli, rl_replica **out)
 {
 	const char *dir = rl_cli_store_dir(cli);
+	/* [client] map_size, else the store's default (0). */
+	rl_store_opts so = { (size_t)cli->cfg.map_bytes, RL_KDF_INTERACTIVE };
 	rl_cli_secret sec;
 	struct stat sb;
 	rl_err e;
@@ -342,7 +344,7 @@ rl_cli_open(rl_cli *cli, rl_replica **out)
 	if ((rc = rl_cli_secret_get(cli->key_file, "RELAIS_PASSPHRASE", "Phrase secrète : ",
 	                            false, &sec)) != 0)
 		return rc;
-	e = rl_replica_open(dir, &sec.s, NULL, out);
+	e = rl_replica_open(dir, &sec.s, &so, out);
 	rl_cli_secret_fini(&sec);
 	switch (e) {
 	case RL_OK:
