@@ -108,11 +108,12 @@ assert_match "$("$T/root/opt/relais/bin/relais-server" --version)" "^relais-serv
 	"relais-server --version"
 # Every key of both programs is documented in its example, and the
 # examples, uncommented, are valid configurations.
-for k in listen store key_file log_level max per_device idle_timeout workers contexts clock_skew \
-	pull_max_entries write_group_ops; do
+for k in listen store key_file log_level map_size max per_device idle_timeout workers contexts \
+	clock_skew pull_max_entries write_group_ops; do
 	grep -q "^;$k = " "$DEPLOY/server.conf.example" || fail "server.conf.example lacks $k"
 done
-for k in store key_file log_level server interval backoff_min backoff_max timeout push_ops push_bytes; do
+for k in store key_file log_level map_size server interval backoff_min backoff_max timeout push_ops \
+	push_bytes; do
 	grep -q "^;$k = " "$DEPLOY/relais.conf.example" || fail "relais.conf.example lacks $k"
 done
 ok
@@ -130,6 +131,17 @@ set -e
 assert_eq "$rc" 1 "a bad server configuration stops relais-server"
 assert_eq "$out" "relais-server: configuration $T/bad.conf : ligne 3 : clé inconnue « bogus » dans [server]" \
 	"with the line"
+# A bad map size, in the file (exit 1) or on the command line (exit 2).
+printf '[server]\nmap_size = 64GB\n' >"$T/badmap.conf"
+set +e
+out="$("$SERVER" --config "$T/badmap.conf" --store "$T/none" devices 2>&1)"
+rc=$?
+out2="$("$SERVER" --store "$T/none" --map-size 8M devices 2>&1)"
+rc2=$?
+set -e
+assert_eq "$rc $out" "1 relais-server: configuration $T/badmap.conf : ligne 2 : map_size = 64GB : valeur invalide (attendu : une taille comme 65536, 512K, 1M, 64G)" \
+	"a bad map_size is refused"
+assert_eq "$rc2 $out2" "2 relais-server: --map-size 8M : hors des bornes (16M à 1T)" "so is a bad --map-size"
 # Precedence: command line, then environment, then file, then default.
 printf '[client]\nstore = %s/from-file\n' "$T" >"$T/prec.conf"
 where() { # the store a command would open, from its error message
