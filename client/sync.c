@@ -386,11 +386,12 @@ push_ack(conn *c, const struct push_batch *b)
 }
 
 /*
- * Pushes the whole outbox, two batches deep: as soon as batch i is
- * acknowledged, batch i+1 (read after i's last key, i still being in the
- * outbox) goes out, and i's acknowledgement is committed while the server
- * applies i+1. A crash or a cut anywhere leaves unacknowledged entries in
- * the outbox, to be sent again: the server takes a change twice as once.
+ * Pushes the whole outbox, two batches deep: while the server applies batch
+ * i, the client commits the acknowledgement of batch i-1 and reads batch i+1
+ * (after i's last key, i still being in the outbox), so that i+1 goes out
+ * the moment i is acknowledged. A crash or a cut anywhere leaves the
+ * unacknowledged entries in the outbox, to be sent again: the server takes
+ * a change twice as once.
  */
 static rl_err
 push_pipelined(conn *c)
@@ -401,13 +402,13 @@ push_pipelined(conn *c)
 
 	if ((e = push_read(c, cur, 0)) != RL_OK || cur->n == 0)
 		return e;
-	if ((e = push_send(c, cur)) != RL_OK)
+	if ((e = push_send(c, cur)) != RL_OK ||
+	    (e = push_read(c, next, cur->ctrs[cur->n - 1])) != RL_OK)
 		return e;
 	for (;;) {
+		/* cur is in flight, next is read (n == 0: nothing after cur). */
 		if ((e = conn_recv(c)) != RL_OK ||
 		    (e = rl_msg_push_ok_decode(rl_buf_view(&c->body), &applied, &upto)) != RL_OK)
-			return e;
-		if ((e = push_read(c, next, cur->ctrs[cur->n - 1])) != RL_OK)
 			return e;
 		if (next->n > 0 && (e = push_send(c, next)) != RL_OK)
 			return e;
@@ -423,6 +424,8 @@ push_pipelined(conn *c)
 		t = cur;
 		cur = next;
 		next = t;
+		if ((e = push_read(c, next, cur->ctrs[cur->n - 1])) != RL_OK)
+			return e;
 	}
 }
 

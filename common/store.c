@@ -9,7 +9,8 @@
  * under a key-encryption key (KEK) derived from the secret. Opening a store
  * derives the KEK and unwraps the data key into guarded memory; a wrapping
  * that does not verify means the secret is wrong (RL_EKEY). Every value of
- * every table but RL_T_INDEX is sealed with XChaCha20-Poly1305 under the data
+ * every table but RL_T_INDEX and RL_T_LOG (ids and sequence numbers only) is
+ * sealed with XChaCha20-Poly1305 under the data
  * key, with associated data = table id || key, so a value copied to another
  * key or table no longer opens (RL_ECORRUPT). Sealing writes straight into
  * the page LMDB reserves (MDB_RESERVE): plaintext is never copied to an
@@ -895,6 +896,13 @@ store_ad(uint8_t ad[STORE_AD_BYTES], rl_table t, const void *key, size_t klen)
 	return klen + 1;
 }
 
+/* Tables holding only ids (not sealed): INDEX and the server's LOG. */
+static bool
+table_plain(rl_table t)
+{
+	return t == RL_T_INDEX || t == RL_T_LOG;
+}
+
 /*
  * Puts the opened value of k -> v (as stored in table t) into out, replacing
  * its content. RL_ECORRUPT if it does not verify (out is then empty).
@@ -907,7 +915,7 @@ store_unseal(rl_store *st, rl_table t, const MDB_val *k, const MDB_val *v, rl_bu
 	rl_err e;
 
 	rl_buf_reset(out);
-	if (t == RL_T_INDEX)
+	if (table_plain(t))
 		return rl_buf_append(out, v->mv_data, v->mv_size);
 	/* A damaged page could claim a longer key than LMDB ever writes. */
 	if (v->mv_size < RL_SEAL_OVERHEAD || k->mv_size > RL_STORE_MAX_KEY)
@@ -951,7 +959,7 @@ store_write(rl_txn *txn, rl_table t, rl_bytes key, rl_bytes val, unsigned flags)
 	k.mv_data = ad + 1;
 	v.mv_size = val.len;
 	v.mv_data = NULL;
-	if (t != RL_T_INDEX && __builtin_add_overflow(val.len, RL_SEAL_OVERHEAD, &v.mv_size)) {
+	if (!table_plain(t) && __builtin_add_overflow(val.len, RL_SEAL_OVERHEAD, &v.mv_size)) {
 		e = RL_ETOOBIG;
 		goto fail;
 	}
@@ -960,7 +968,7 @@ store_write(rl_txn *txn, rl_table t, rl_bytes key, rl_bytes val, unsigned flags)
 		e = (rc == MDB_KEYEXIST && (flags & MDB_APPEND)) ? RL_EINVAL : store_err(rc);
 		goto fail;
 	}
-	if (t == RL_T_INDEX) {
+	if (table_plain(t)) {
 		if (val.len > 0)
 			memcpy(v.mv_data, val.p, val.len);
 	} else {

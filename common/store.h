@@ -37,7 +37,8 @@ typedef enum rl_table {
 	RL_T_META,    /* name -> value: device identity, cursors, clock (sealed) */
 	RL_T_STATES,  /* situation id (16 B) -> record state (sealed) */
 	RL_T_OUTBOX,  /* be64 local seq -> change not yet acknowledged (sealed) */
-	RL_T_LOG,     /* be64 log seq -> change, the server's feed log (sealed) */
+	RL_T_LOG,     /* be64 seq -> 64-byte change reference: the server's global
+	                 log, appended to; NOT sealed (ids only, as INDEX) */
 	RL_T_INDEX,   /* index key -> small value, NOT sealed: only ids and
 	                 sequence numbers may go here (feeds, per-situation log
 	                 positions, cursors by id) */

@@ -367,25 +367,6 @@ key_feed(uint8_t *k, const char *antenna, uint64_t seq)
 	return 2 + n + 8;
 }
 
-static size_t
-key_log(uint8_t *k, uint64_t seq)
-{
-	k[0] = 'g';
-	rl_put_be64(k + 1, seq);
-	return 1 + 8;
-}
-
-static size_t
-key_history(uint8_t *k, const uint8_t sit[RL_SIT_BYTES], const char *antenna)
-{
-	size_t n = strlen(antenna);
-
-	k[0] = 'h';
-	memcpy(k + 1, sit, RL_SIT_BYTES);
-	memcpy(k + 1 + RL_SIT_BYTES, antenna, n);
-	return 1 + RL_SIT_BYTES + n;
-}
-
 /* The displayed antenna of a record into out (empty if none). */
 static void
 record_antenna(const rl_record *rec, char out[RL_ANTENNA_MAX + 1])
@@ -398,6 +379,61 @@ record_antenna(const rl_record *rec, char out[RL_ANTENNA_MAX + 1])
 	out[n] = '\0';
 	if (!rl_antenna_valid(out))
 		out[0] = '\0';
+}
+
+/* Whether the situation was ever assigned to antenna: some antenna write
+ * the state holds (superseded ones included) names it. */
+static bool
+record_had_antenna(const rl_record *rec, const char *antenna)
+{
+	size_t n = strlen(antenna);
+
+	for (size_t i = 0; i < rec->nops; i++) {
+		const rl_op *op = rec->ops[i];
+
+		if (op->kind == RL_OP_REG && op->field == RL_F_ANTENNA && op->value.len == n &&
+		    memcmp(op->value.p, antenna, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The distinct valid antennas the situation was ever assigned to, into a
+ * heap array (free() it). */
+static rl_err
+record_antennas(const rl_record *rec, char (**out)[RL_ANTENNA_MAX + 1], size_t *n)
+{
+	char (*ants)[RL_ANTENNA_MAX + 1] = NULL;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t i = 0; i < rec->nops; i++) {
+		const rl_op *op = rec->ops[i];
+		char a[RL_ANTENNA_MAX + 1];
+		bool seen = false;
+		void *p;
+
+		if (op->kind != RL_OP_REG || op->field != RL_F_ANTENNA ||
+		    op->value.len > RL_ANTENNA_MAX)
+			continue;
+		memcpy(a, op->value.p, op->value.len);
+		a[op->value.len] = '\0';
+		if (!rl_antenna_valid(a))
+			continue;
+		for (size_t k = 0; k < *n && !seen; k++)
+			seen = strcmp(ants[k], a) == 0;
+		if (seen)
+			continue;
+		if ((p = realloc(ants, (*n + 1) * sizeof(*ants))) == NULL) {
+			free(ants);
+			*n = 0;
+			return RL_ENOMEM;
+		}
+		ants = p;
+		memcpy(ants[(*n)++], a, sizeof(a));
+	}
+	*out = ants;
+	return RL_OK;
 }
 
 /* ---- ingest ---- */
@@ -425,18 +461,6 @@ ops_by_sit(const rl_op *ops, size_t n)
 		v[i] = &ops[i];
 	qsort(v, n, sizeof(*v), op_sit_cmp);
 	return v;
-}
-
-static rl_err
-index_has(rl_txn *txn, const uint8_t *k, size_t klen)
-{
-	rl_buf b;
-	rl_err e;
-
-	rl_buf_init(&b);
-	e = rl_store_get(txn, RL_T_INDEX, RL_BYTES(k, klen), &b);
-	rl_buf_fini(&b);
-	return e;
 }
 
 rl_err
@@ -482,13 +506,10 @@ rl_hub_check(rl_hub *hub, rl_txn *txn, const rl_device *dev, const rl_op *ops, s
 		if (rec.erased) {
 			/* Late changes to an erased situation are accepted and dropped. */
 		} else if (owner[0] != '\0') {
-			uint8_t key[KEY_MAX];
-
-			/* Any device that had the situation (its antenna owned it at
-			 * some point) may still write to it: late offline work is not
-			 * lost after a reassignment. */
-			if (dev->role != RL_ROLE_HQ &&
-			    index_has(txn, key, key_history(key, v[i]->sit, dev->antenna)) != RL_OK)
+			/* Any device that had the situation (it was assigned to its
+			 * antenna at some point) may still write to it: late offline
+			 * work is not lost after a reassignment. */
+			if (dev->role != RL_ROLE_HQ && !record_had_antenna(&rec, dev->antenna))
 				e = RL_EPERM;
 		} else if (foreign) {
 			/* No owner yet, and another device started it: not ours. */
@@ -545,17 +566,6 @@ feed_put(rl_hub *hub, rl_txn *txn, const char *antenna, uint8_t tag, const uint8
 	                    RL_BYTES(val, 1 + reflen));
 }
 
-static rl_err
-history_add(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES], const char *antenna)
-{
-	uint8_t key[KEY_MAX];
-
-	if (antenna[0] == '\0')
-		return RL_OK;
-	return rl_store_put(txn, RL_T_INDEX, RL_BYTES(key, key_history(key, sit, antenna)),
-	                    RL_BYTES("", 0));
-}
-
 /* Sends every change the state holds to antenna's feed, tagged 'C' (copies
  * for a new owner) or 'P' (first routing of a new situation). */
 static rl_err
@@ -571,45 +581,18 @@ feed_copy_all(rl_hub *hub, rl_txn *txn, const rl_record *rec, const char *antenn
 	return e;
 }
 
-/* The erase goes to every antenna the situation ever belonged to. */
+/* The erase goes to every antenna the situation was ever assigned to
+ * (ants, collected before the erase purged the state). */
 static rl_err
-feed_erase(rl_hub *hub, rl_txn *txn, const rl_op *erase)
+feed_erase(rl_hub *hub, rl_txn *txn, const rl_op *erase, char (*ants)[RL_ANTENNA_MAX + 1],
+           size_t n)
 {
-	uint8_t start[KEY_MAX], ref[REF_BYTES];
-	char (*ants)[RL_ANTENNA_MAX + 1] = NULL;
-	size_t n = 0;
-	rl_cursor *c;
-	rl_bytes k;
-	rl_err e;
+	uint8_t ref[REF_BYTES];
+	rl_err e = RL_OK;
 
-	if ((e = rl_cursor_open(txn, RL_T_INDEX, &c)) != RL_OK)
-		return e;
-	start[0] = 'h';
-	memcpy(start + 1, erase->sit, RL_SIT_BYTES);
-	for (e = rl_cursor_seek(c, RL_BYTES(start, 1 + RL_SIT_BYTES), &k, NULL); e == RL_OK;
-	     e = rl_cursor_next(c, &k, NULL)) {
-		size_t alen = k.len - 1 - RL_SIT_BYTES;
-		void *p;
-
-		if (k.len <= 1 + RL_SIT_BYTES || memcmp(k.p, start, 1 + RL_SIT_BYTES) != 0 ||
-		    alen > RL_ANTENNA_MAX)
-			break;
-		if ((p = realloc(ants, (n + 1) * sizeof(*ants))) == NULL) {
-			e = RL_ENOMEM;
-			break;
-		}
-		ants = p;
-		memcpy(ants[n], k.p + 1 + RL_SIT_BYTES, alen);
-		ants[n][alen] = '\0';
-		n++;
-	}
-	rl_cursor_close(c);
-	if (e == RL_ENOTFOUND)
-		e = RL_OK;
 	ref_make(ref, erase);
 	for (size_t i = 0; e == RL_OK && i < n; i++)
 		e = feed_put(hub, txn, ants[i], 'P', ref, REF_BYTES);
-	free(ants);
 	return e;
 }
 
@@ -617,12 +600,13 @@ feed_erase(rl_hub *hub, rl_txn *txn, const rl_op *erase)
 static rl_err
 log_put(rl_hub *hub, rl_txn *txn, const rl_op *op)
 {
-	uint8_t key[KEY_MAX], ref[REF_BYTES];
+	uint8_t key[8], ref[REF_BYTES];
 
 	ref_make(ref, op);
 	hub->seq++;
-	return rl_store_put(txn, RL_T_INDEX, RL_BYTES(key, key_log(key, hub->seq)),
-	                    RL_BYTES(ref, REF_BYTES));
+	rl_put_be64(key, hub->seq);
+	/* Sequence numbers only grow: always past the log's last entry. */
+	return rl_store_append(txn, RL_T_LOG, RL_BYTES(key, 8), RL_BYTES(ref, REF_BYTES));
 }
 
 /* Merges one situation's ops and routes each change to the feeds. */
@@ -639,22 +623,35 @@ apply_sit(rl_hub *hub, rl_txn *txn, const rl_op **v, size_t n, size_t *applied)
 		return e;
 	record_antenna(&rec, before);
 	for (size_t i = 0; i < n; i++) {
+		char (*ants)[RL_ANTENNA_MAX + 1] = NULL;
+		size_t nants = 0;
 		uint8_t ref[REF_BYTES];
 		bool changed;
 
-		if ((e = rl_record_apply(&rec, v[i], &changed)) != RL_OK)
+		/* An erase purges the antenna writes that say whom to tell. */
+		if (v[i]->kind == RL_OP_ERASE && !rec.erased &&
+		    (e = record_antennas(&rec, &ants, &nants)) != RL_OK)
 			goto out;
-		if (!changed)
-			continue;
-		dirty = true;
-		if ((e = log_put(hub, txn, v[i])) != RL_OK)
-			goto out;
-		(*applied)++;
-		if (rec.erased) {
-			if ((e = feed_erase(hub, txn, rec.ops[0])) != RL_OK)
+		if ((e = rl_record_apply(&rec, v[i], &changed)) != RL_OK || !changed) {
+			free(ants);
+			if (e != RL_OK)
 				goto out;
 			continue;
 		}
+		dirty = true;
+		if ((e = log_put(hub, txn, v[i])) != RL_OK) {
+			free(ants);
+			goto out;
+		}
+		(*applied)++;
+		if (rec.erased) {
+			e = feed_erase(hub, txn, rec.ops[0], ants, nants);
+			free(ants);
+			if (e != RL_OK)
+				goto out;
+			continue;
+		}
+		free(ants);
 		record_antenna(&rec, after);
 		ref_make(ref, v[i]);
 		if (strcmp(before, after) == 0) {
@@ -662,12 +659,10 @@ apply_sit(rl_hub *hub, rl_txn *txn, const rl_op **v, size_t n, size_t *applied)
 		} else if (before[0] == '\0') {
 			/* The situation now has an owner: it gets everything so far
 			 * (changes made before the antenna was written included). */
-			if ((e = history_add(txn, rec.sit, after)) == RL_OK)
-				e = feed_copy_all(hub, txn, &rec, after, 'P');
+			e = feed_copy_all(hub, txn, &rec, after, 'P');
 		} else {
 			/* Reassigned: the old antenna drops it, the new one gets all. */
-			if ((e = feed_put(hub, txn, before, 'D', rec.sit, RL_SIT_BYTES)) == RL_OK &&
-			    (e = history_add(txn, rec.sit, after)) == RL_OK)
+			if ((e = feed_put(hub, txn, before, 'D', rec.sit, RL_SIT_BYTES)) == RL_OK)
 				e = feed_copy_all(hub, txn, &rec, after, 'C');
 		}
 		if (e != RL_OK)
@@ -848,9 +843,15 @@ rl_hub_pull(rl_hub *hub, const rl_device *dev, uint64_t cursor, uint32_t max, rl
 	rl_buf_init(&val);
 	if ((e = rl_store_begin(hub->st, false, &txn)) != RL_OK)
 		goto out;
-	klen = hq ? key_log(start, cursor + 1) : key_feed(start, dev->antenna, cursor + 1);
+	/* hq devices read the global log (plain be64 keys), the others their
+	 * antenna's feed (a prefix, then be64). */
+	if (hq) {
+		rl_put_be64(start, cursor + 1);
+		klen = 8;
+	} else
+		klen = key_feed(start, dev->antenna, cursor + 1);
 	plen = klen - 8;
-	if ((e = rl_cursor_open(txn, RL_T_INDEX, &c)) != RL_OK)
+	if ((e = rl_cursor_open(txn, hq ? RL_T_LOG : RL_T_INDEX, &c)) != RL_OK)
 		goto out;
 	for (e = rl_cursor_seek(c, RL_BYTES(start, klen), &k, &val); e == RL_OK;
 	     e = rl_cursor_next(c, &k, &val)) {

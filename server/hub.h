@@ -5,9 +5,8 @@
  * The hub is a replica (role server) whose store also holds:
  *
  *   STATES  sit -> record state: every change of a situation lives here only
- *   INDEX   "g" seq            -> ref           the global change log
- *           "f" antenna 0 seq  -> feed entry    'P'+ref | 'C'+ref | 'D'+sit
- *           "h" sit antenna    -> ""            antennas a situation belonged to
+ *   LOG     seq                -> ref           the global change log (appended)
+ *   INDEX   "f" antenna 0 seq  -> feed entry    'P'+ref | 'C'+ref | 'D'+sit
  *   DEVICES device id -> registry record
  *   META    "tok:"+hex(token id) -> token record (secret, scope, expiry)
  *   AUDIT   seq -> event (time, device, kind, count, situations)
@@ -21,7 +20,10 @@
  * situation was reassigned to it, and 'D' tells the device to drop a
  * situation reassigned away. An erasure purges the state, so every ref to
  * the erased changes finds nothing and is skipped; the erase itself goes to
- * every antenna the situation ever belonged to.
+ * every antenna the situation was ever assigned to. Those antennas are the
+ * values of the antenna writes the state holds (a state keeps every change,
+ * superseded writes included), so they need no index of their own: a
+ * situation's first owner costs no random write beside its state.
  *
  * The hub's functions are not thread-safe by themselves: ingest runs on the
  * single writer thread; pulls take their own read transactions.
