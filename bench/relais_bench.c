@@ -324,6 +324,8 @@ generate(rl_replica *rp, size_t n, bool realistic)
 static void
 outbox_bytes(rl_replica *rp, size_t *count, uint64_t *bytes)
 {
+	uint8_t from[8];
+	uint64_t acked;
 	rl_txn *txn;
 	rl_cursor *c;
 	rl_bytes k;
@@ -334,9 +336,11 @@ outbox_bytes(rl_replica *rp, size_t *count, uint64_t *bytes)
 	*bytes = 0;
 	rl_buf_init(&v);
 	if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) != RL_OK ||
+	    (e = rl_outbox_acked_txn(txn, &acked)) != RL_OK ||
 	    (e = rl_cursor_open(txn, RL_T_OUTBOX, &c)) != RL_OK)
 		die("outbox", e);
-	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
+	rl_put_be64(from, acked + 1); /* the pending entries */
+	for (e = rl_cursor_seek(c, RL_BYTES(from, 8), &k, &v); e == RL_OK;
 	     e = rl_cursor_next(c, &k, &v)) {
 		(*count)++;
 		*bytes += v.len;
@@ -585,11 +589,16 @@ load_outboxes(const char **stores, int nstores, uint8_t ***vals, size_t **lens, 
 		rl_buf v;
 		rl_err e;
 
+		uint8_t from[8];
+		uint64_t acked;
+
 		rl_buf_init(&v);
 		if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) != RL_OK ||
+		    (e = rl_outbox_acked_txn(txn, &acked)) != RL_OK ||
 		    (e = rl_cursor_open(txn, RL_T_OUTBOX, &c)) != RL_OK)
 			die("outbox", e);
-		for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
+		rl_put_be64(from, acked + 1); /* the pending entries */
+		for (e = rl_cursor_seek(c, RL_BYTES(from, 8), &k, &v); e == RL_OK;
 		     e = rl_cursor_next(c, &k, &v)) {
 			if (n == cap) {
 				cap = cap ? 2 * cap : 65536;

@@ -303,7 +303,8 @@ out:
 }
 
 /* Reads the next push batch into b: the outbox entries after key `after`
- * (from the head for 0), within the batch bounds. b->n is 0 when none. */
+ * (the first call passes the acknowledged counter), within the batch
+ * bounds. b->n is 0 when none. */
 static rl_err
 push_read(conn *c, struct push_batch *b, uint64_t after)
 {
@@ -326,6 +327,8 @@ push_read(conn *c, struct push_batch *b, uint64_t after)
 	     (b->ctrs = malloc(RL_BATCH_MAX_OPS * sizeof(*b->ctrs))) == NULL))
 		return RL_ENOMEM;
 	rl_buf_init(&v);
+	if (after == UINT64_MAX)
+		return RL_OK;
 	rl_put_be64(from, after + 1);
 	if ((e = rl_store_begin(rl_replica_store(c->rp), false, &txn)) != RL_OK ||
 	    (e = rl_cursor_open(txn, RL_T_OUTBOX, &cur)) != RL_OK)
@@ -368,8 +371,9 @@ push_send(conn *c, const struct push_batch *b)
 	return conn_send(c);
 }
 
-/* Acknowledged and durable on the server: what b carried moves from the
- * outbox to the sent table (kept for a server restored from a backup). */
+/* Acknowledged and durable on the server: the outbox's acknowledged counter
+ * moves past what b carried (the entries stay, for a server restored from a
+ * backup). */
 static rl_err
 push_ack(conn *c, const struct push_batch *b)
 {
@@ -378,7 +382,7 @@ push_ack(conn *c, const struct push_batch *b)
 
 	if ((e = rl_store_begin(rl_replica_store(c->rp), true, &txn)) != RL_OK)
 		return e;
-	if ((e = rl_outbox_ack_entries_txn(txn, b->ctrs, b->views, b->n)) != RL_OK) {
+	if ((e = rl_outbox_ack_txn(txn, b->ctrs[b->n - 1])) != RL_OK) {
 		rl_store_abort(txn);
 		return e;
 	}
@@ -397,10 +401,15 @@ static rl_err
 push_pipelined(conn *c)
 {
 	struct push_batch *cur = &c->pb[0], *next = &c->pb[1], *t;
-	uint64_t applied, upto;
+	uint64_t applied, upto, acked;
+	rl_txn *txn;
 	rl_err e;
 
-	if ((e = push_read(c, cur, 0)) != RL_OK || cur->n == 0)
+	if ((e = rl_store_begin(rl_replica_store(c->rp), false, &txn)) != RL_OK)
+		return e;
+	e = rl_outbox_acked_txn(txn, &acked);
+	rl_store_abort(txn);
+	if (e != RL_OK || (e = push_read(c, cur, acked)) != RL_OK || cur->n == 0)
 		return e;
 	if ((e = push_send(c, cur)) != RL_OK ||
 	    (e = push_read(c, next, cur->ctrs[cur->n - 1])) != RL_OK)

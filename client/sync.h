@@ -11,9 +11,9 @@
  * The server may have been restored from a backup and lost changes it had
  * acknowledged: WELCOME carries its store epoch and last sequence number,
  * and a client that knew another epoch, or whose cursor is past that
- * sequence, puts every change it had pushed back in its outbox (kept for
- * that in the store's sent table) and pulls again from 0, in one local
- * transaction, before pushing. Both are idempotent on either side.
+ * sequence, makes every change it had pushed pending again (the outbox
+ * keeps them past its acknowledged counter) and pulls again from 0, in one
+ * local transaction, before pushing. Both are idempotent on either side.
  *
  * The client's metadata: "server_url", "server_pk" (pinned), "cursor" (feed
  * position), "server_epoch" (the server's store epoch last seen),

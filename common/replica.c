@@ -561,8 +561,8 @@ sit_idx_cmp(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* Deletes the entries of an erased situation from one table (OUTBOX or
- * SENT) but the erase itself: their content must go. */
+/* Deletes the outbox entries of an erased situation, pending or
+ * acknowledged, but the erase itself: their content must go. */
 static rl_err
 table_purge_sit(rl_txn *txn, rl_table t, const uint8_t sit[RL_SIT_BYTES])
 {
@@ -605,13 +605,10 @@ table_purge_sit(rl_txn *txn, rl_table t, const uint8_t sit[RL_SIT_BYTES])
 	return e == RL_ENOTFOUND ? RL_OK : e;
 }
 
-/* Deletes the outbox and sent entries of an erased situation. */
 static rl_err
 outbox_purge_sit(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES])
 {
-	rl_err e = table_purge_sit(txn, RL_T_OUTBOX, sit);
-
-	return e == RL_OK ? table_purge_sit(txn, RL_T_SENT, sit) : e;
+	return table_purge_sit(txn, RL_T_OUTBOX, sit);
 }
 
 rl_err
@@ -702,6 +699,67 @@ rl_replica_drop_txn(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES])
 }
 
 rl_err
+rl_outbox_acked_txn(rl_txn *txn, uint64_t *acked)
+{
+	rl_err e = rl_meta_get_u64(txn, "acked", acked);
+
+	if (e == RL_ENOTFOUND) {
+		*acked = 0;
+		e = RL_OK;
+	}
+	return e;
+}
+
+/* Counts the outbox keys in (lo, hi]. */
+static rl_err
+outbox_count_range(rl_txn *txn, uint64_t lo, uint64_t hi, size_t *n)
+{
+	uint8_t from[8];
+	rl_cursor *c;
+	rl_bytes k;
+	rl_err e;
+
+	*n = 0;
+	if (lo == UINT64_MAX || lo >= hi)
+		return RL_OK;
+	if ((e = rl_cursor_open(txn, RL_T_OUTBOX, &c)) != RL_OK)
+		return e;
+	rl_put_be64(from, lo + 1);
+	for (e = rl_cursor_seek(c, RL_BYTES(from, 8), &k, NULL); e == RL_OK;
+	     e = rl_cursor_next(c, &k, NULL)) {
+		if (k.len != 8) {
+			e = RL_ECORRUPT;
+			break;
+		}
+		if (rl_get_be64(k.p) > hi)
+			break;
+		(*n)++;
+	}
+	rl_cursor_close(c);
+	return e == RL_ENOTFOUND ? RL_OK : e;
+}
+
+rl_err
+rl_outbox_count_txn(rl_txn *txn, size_t *pending, size_t *sent)
+{
+	uint64_t acked;
+	size_t total;
+	rl_err e;
+
+	if ((e = rl_outbox_acked_txn(txn, &acked)) != RL_OK ||
+	    (e = outbox_count_range(txn, acked, UINT64_MAX, pending)) != RL_OK)
+		return e;
+	if (sent == NULL)
+		return RL_OK;
+	if ((e = rl_store_count(txn, RL_T_OUTBOX, &total)) != RL_OK)
+		return e;
+	if (total < *pending)
+		return RL_ECORRUPT;
+	*sent = total - *pending;
+	return RL_OK;
+}
+
+rl_err
 rl_outbox_count(rl_replica *rp, size_t *n)
 {
 	rl_txn *txn;
@@ -709,103 +767,53 @@ rl_outbox_count(rl_replica *rp, size_t *n)
 
 	if ((e = rl_store_begin(rp->st, false, &txn)) != RL_OK)
 		return e;
-	e = rl_store_count(txn, RL_T_OUTBOX, n);
+	e = rl_outbox_count_txn(txn, n, NULL);
 	rl_store_abort(txn);
 	return e;
-}
-
-/* Moves the entries of table from with keys <= upto (all of them for
- * UINT64_MAX) to table to, in key order; *n counts them. */
-static rl_err
-outbox_move(rl_txn *txn, rl_table from, rl_table to, uint64_t upto, size_t *n)
-{
-	uint64_t last;
-	rl_cursor *c;
-	rl_bytes k;
-	rl_buf v;
-	rl_err e;
-
-	*n = 0;
-	/* Counters only grow, so the entries usually go after the last one of
-	 * the destination, where an append is much cheaper than a put. */
-	if ((e = rl_cursor_open(txn, to, &c)) != RL_OK)
-		return e;
-	e = rl_cursor_last(c, &k, NULL);
-	last = e == RL_OK && k.len == 8 ? rl_get_be64(k.p) : 0;
-	rl_cursor_close(c);
-	if (e != RL_OK && e != RL_ENOTFOUND)
-		return e;
-	if ((e = rl_cursor_open(txn, from, &c)) != RL_OK)
-		return e;
-	rl_buf_init(&v);
-	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
-	     e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v)) {
-		uint8_t key[8];
-		uint64_t ctr;
-
-		if (k.len != 8 || (ctr = rl_get_be64(k.p)) > upto)
-			break;
-		memcpy(key, k.p, 8); /* k lives in the page, the put may move it */
-		e = ctr > last ? rl_store_append(txn, to, RL_BYTES(key, 8), rl_buf_view(&v))
-		               : rl_store_put(txn, to, RL_BYTES(key, 8), rl_buf_view(&v));
-		if (e != RL_OK || (e = rl_cursor_del(c)) != RL_OK)
-			break;
-		if (ctr > last)
-			last = ctr;
-		(*n)++;
-	}
-	rl_buf_fini(&v);
-	rl_cursor_close(c);
-	return e == RL_ENOTFOUND ? RL_OK : e;
 }
 
 rl_err
 rl_outbox_ack_txn(rl_txn *txn, uint64_t upto)
 {
-	size_t n;
-
-	return outbox_move(txn, RL_T_OUTBOX, RL_T_SENT, upto, &n);
-}
-
-rl_err
-rl_outbox_ack_entries_txn(rl_txn *txn, const uint64_t *ctrs, const rl_bytes *vals, size_t n)
-{
-	uint64_t last;
+	uint64_t acked, last;
 	rl_cursor *c;
 	rl_bytes k;
 	rl_err e;
 
-	if ((e = rl_cursor_open(txn, RL_T_SENT, &c)) != RL_OK)
+	if ((e = rl_outbox_acked_txn(txn, &acked)) != RL_OK)
+		return e;
+	/* Never past the last entry: edits made later get greater counters
+	 * and must stay pending whatever bound the caller gave. */
+	if ((e = rl_cursor_open(txn, RL_T_OUTBOX, &c)) != RL_OK)
 		return e;
 	e = rl_cursor_last(c, &k, NULL);
-	last = e == RL_OK && k.len == 8 ? rl_get_be64(k.p) : 0;
 	rl_cursor_close(c);
-	if (e != RL_OK && e != RL_ENOTFOUND)
+	if (e == RL_ENOTFOUND)
+		return RL_OK;
+	if (e != RL_OK)
 		return e;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t key[8];
-
-		rl_put_be64(key, ctrs[i]);
-		/* Gone meanwhile (an erasure purged it): its content must not
-		 * come back in the sent table. */
-		if ((e = rl_store_del(txn, RL_T_OUTBOX, RL_BYTES(key, 8))) == RL_ENOTFOUND)
-			continue;
-		if (e != RL_OK)
-			return e;
-		e = ctrs[i] > last ? rl_store_append(txn, RL_T_SENT, RL_BYTES(key, 8), vals[i])
-		                   : rl_store_put(txn, RL_T_SENT, RL_BYTES(key, 8), vals[i]);
-		if (e != RL_OK)
-			return e;
-		if (ctrs[i] > last)
-			last = ctrs[i];
-	}
-	return RL_OK;
+	if (k.len != 8)
+		return RL_ECORRUPT;
+	last = rl_get_be64(k.p);
+	if (upto > last)
+		upto = last;
+	if (upto <= acked)
+		return RL_OK;
+	return rl_meta_put_u64(txn, "acked", upto);
 }
 
 rl_err
 rl_outbox_requeue_txn(rl_txn *txn, size_t *n)
 {
-	return outbox_move(txn, RL_T_SENT, RL_T_OUTBOX, UINT64_MAX, n);
+	uint64_t acked;
+	rl_err e;
+
+	*n = 0;
+	if ((e = rl_outbox_acked_txn(txn, &acked)) != RL_OK || acked == 0)
+		return e;
+	if ((e = outbox_count_range(txn, 0, acked, n)) != RL_OK)
+		return e;
+	return rl_meta_put_u64(txn, "acked", 0);
 }
 
 rl_err
@@ -813,6 +821,8 @@ rl_replica_restamp(rl_replica *rp, rl_hlc above, uint64_t base_ms, size_t *n)
 {
 	rl_opid *scratch = NULL;
 	rl_clock clock = { rl_hlc_make(base_ms, 0) };
+	uint8_t from[8];
+	uint64_t acked;
 	rl_txn *txn = NULL;
 	rl_cursor *c = NULL;
 	rl_buf v, enc;
@@ -825,9 +835,12 @@ rl_replica_restamp(rl_replica *rp, rl_hlc above, uint64_t base_ms, size_t *n)
 	if ((scratch = malloc(RL_MAX_REFS * sizeof(*scratch))) == NULL)
 		return RL_ENOMEM;
 	if ((e = rl_store_begin(rp->st, true, &txn)) != RL_OK ||
+	    (e = rl_outbox_acked_txn(txn, &acked)) != RL_OK ||
 	    (e = rl_cursor_open(txn, RL_T_OUTBOX, &c)) != RL_OK)
 		goto out;
-	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
+	/* Only pending changes: the server has the acknowledged ones. */
+	rl_put_be64(from, acked == UINT64_MAX ? acked : acked + 1);
+	for (e = rl_cursor_seek(c, RL_BYTES(from, 8), &k, &v); e == RL_OK;
 	     e = rl_cursor_next(c, &k, &v)) {
 		uint8_t key[8];
 		rl_record rec;

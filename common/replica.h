@@ -147,30 +147,33 @@ rl_err rl_replica_restamp(rl_replica *rp, rl_hlc above, uint64_t base_ms, size_t
 
 /* ---- outbox ---- */
 
+/*
+ * The outbox holds every change this device made, keyed by its counter
+ * (an erasure purges a situation's entries but the erase). The metadata
+ * "acked" is the greatest counter up to which the server acknowledged them:
+ * entries past it are pending, the others are kept so that they can be sent
+ * again to a server restored from a backup that lacks them. Acknowledging
+ * is one small write, whatever the batch.
+ */
+
 /* Number of operations waiting to be acknowledged. */
 rl_err rl_outbox_count(rl_replica *rp, size_t *n);
 
-/*
- * The server acknowledged the outbox up to counter upto: moves those entries
- * from the outbox to the sent table, in txn. They stay there, sealed, so
- * that they can be sent again to a server restored from a backup that lacks
- * them; an erasure purges them like the outbox.
- */
+/* The same in txn, and (if sent is not NULL) the acknowledged ones kept. */
+rl_err rl_outbox_count_txn(rl_txn *txn, size_t *pending, size_t *sent);
+
+/* The acknowledged counter (0 when nothing was). */
+rl_err rl_outbox_acked_txn(rl_txn *txn, uint64_t *acked);
+
+/* The server acknowledged the outbox up to counter upto, in txn. Bounded by
+ * the last entry (later edits stay pending); a smaller bound than the one
+ * recorded changes nothing. */
 rl_err rl_outbox_ack_txn(rl_txn *txn, uint64_t upto);
 
 /*
- * The same for the n entries with counters ctrs whose bytes the caller read
- * from the outbox and pushed (vals, as read): they move to the sent table
- * without being read again. An entry no longer in the outbox (an erasure
- * purged it meanwhile) is skipped.
- */
-rl_err rl_outbox_ack_entries_txn(rl_txn *txn, const uint64_t *ctrs, const rl_bytes *vals,
-                                 size_t n);
-
-/*
  * The server lost changes it had acknowledged (restored from a backup):
- * moves every sent entry back to the outbox, in txn, so that the next push
- * sends them again (the server applies them idempotently). *n counts them.
+ * every kept entry is pending again, in txn, so that the next push sends
+ * them again (the server applies them idempotently). *n counts them.
  */
 rl_err rl_outbox_requeue_txn(rl_txn *txn, size_t *n);
 

@@ -78,7 +78,7 @@ enum { KIND_PASS = 1, KIND_KEYFILE = 2 };
 static const char *const table_names[RL_T__COUNT] = {
 	[RL_T_META] = "meta",     [RL_T_STATES] = "states",   [RL_T_OUTBOX] = "outbox",
 	[RL_T_LOG] = "log",       [RL_T_INDEX] = "index",     [RL_T_DEVICES] = "devices",
-	[RL_T_AUDIT] = "audit",    [RL_T_SENT] = "sent",
+	[RL_T_AUDIT] = "audit",
 };
 
 struct rl_store {

@@ -36,7 +36,8 @@ typedef struct rl_cursor rl_cursor;
 typedef enum rl_table {
 	RL_T_META,    /* name -> value: device identity, cursors, clock (sealed) */
 	RL_T_STATES,  /* situation id (16 B) -> record state (sealed) */
-	RL_T_OUTBOX,  /* be64 local seq -> change not yet acknowledged (sealed) */
+	RL_T_OUTBOX,  /* be64 local seq -> change this device made (sealed);
+	                 pending past the "acked" counter, kept before it */
 	RL_T_LOG,     /* be64 seq -> 64-byte change reference: the server's global
 	                 log, appended to; NOT sealed (ids only, as INDEX) */
 	RL_T_INDEX,   /* index key -> small value, NOT sealed: only ids and
@@ -44,8 +45,6 @@ typedef enum rl_table {
 	                 positions, cursors by id) */
 	RL_T_DEVICES, /* device id (32 B) -> device record (sealed) */
 	RL_T_AUDIT,   /* be64 seq -> audit event (sealed) */
-	RL_T_SENT,    /* be64 local seq -> change the server acknowledged, kept to
-	                 resend to a server restored from a backup (sealed) */
 	RL_T__COUNT
 } rl_table;
 

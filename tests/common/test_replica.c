@@ -134,10 +134,12 @@ typedef struct outbox {
 	rl_op *ops[512];
 } outbox;
 
-/* Reads table t (OUTBOX or SENT) like the outbox. */
+/* Reads the outbox's pending entries, or (sent) the acknowledged ones it
+ * keeps. */
 static void
-read_table(rl_replica *rp, rl_table t, outbox *ob)
+read_table(rl_replica *rp, bool sent, outbox *ob)
 {
+	uint64_t acked;
 	rl_opid *scratch = malloc(RL_MAX_REFS * sizeof(*scratch));
 	rl_cursor *c;
 	rl_txn *txn;
@@ -149,7 +151,8 @@ read_table(rl_replica *rp, rl_table t, outbox *ob)
 	ob->n = 0;
 	rl_buf_init(&v);
 	RL_PASS(rl_store_begin(rl_replica_store(rp), false, &txn));
-	RL_PASS(rl_cursor_open(txn, t, &c));
+	RL_PASS(rl_outbox_acked_txn(txn, &acked));
+	RL_PASS(rl_cursor_open(txn, RL_T_OUTBOX, &c));
 	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
 	     e = rl_cursor_next(c, &k, &v)) {
 		rl_op op;
@@ -157,6 +160,8 @@ read_table(rl_replica *rp, rl_table t, outbox *ob)
 
 		assert_true(ob->n < 512);
 		assert_int_equal(k.len, 8);
+		if ((rl_get_be64(k.p) <= acked) != sent)
+			continue;
 		ob->keys[ob->n] = rl_get_be64(k.p);
 		rl_mpr_init(&r, v.data, v.len);
 		RL_PASS(rl_op_decode(&r, &op, scratch, true));
@@ -174,7 +179,7 @@ read_table(rl_replica *rp, rl_table t, outbox *ob)
 static void
 read_outbox(rl_replica *rp, outbox *ob)
 {
-	read_table(rp, RL_T_OUTBOX, ob);
+	read_table(rp, false, ob);
 }
 
 static void
@@ -510,8 +515,9 @@ test_outbox(void **state)
 	rl_replica_close(rp);
 }
 
-/* Acknowledged changes move to the sent table, sealed, and go back to the
- * outbox when a restored server needs them again; an erasure purges both. */
+/* Acknowledged changes stay in the outbox, sealed, past the acknowledged
+ * counter, and become pending again when a restored server needs them; an
+ * erasure purges both kinds. */
 static void
 test_sent_requeue(void **state)
 {
@@ -530,7 +536,7 @@ test_sent_requeue(void **state)
 	RL_PASS(rl_outbox_ack_txn(txn, SITUATION_OPS + 2));
 	RL_PASS(rl_store_commit(txn));
 	read_outbox(rp, &ob);
-	read_table(rp, RL_T_SENT, &sent);
+	read_table(rp, true, &sent);
 	assert_int_equal(ob.n, SITUATION_OPS - 2);
 	assert_int_equal(sent.n, SITUATION_OPS + 2);
 	for (size_t i = 0; i < sent.n; i++) {
@@ -545,7 +551,7 @@ test_sent_requeue(void **state)
 	RL_PASS(rl_edit_begin(rp, s1, &ed));
 	RL_PASS(rl_edit_erase(ed));
 	RL_PASS(rl_edit_commit(ed));
-	read_table(rp, RL_T_SENT, &sent);
+	read_table(rp, true, &sent);
 	assert_int_equal(sent.n, 2); /* s2's first two ops */
 	for (size_t i = 0; i < sent.n; i++)
 		assert_memory_equal(sent.ops[i]->sit, s2, RL_SIT_BYTES);
@@ -553,7 +559,7 @@ test_sent_requeue(void **state)
 	RL_PASS(rl_edit_begin(rp, s2, &ed));
 	RL_PASS(rl_edit_erase(ed));
 	RL_PASS(rl_edit_commit(ed));
-	read_table(rp, RL_T_SENT, &sent);
+	read_table(rp, true, &sent);
 	assert_int_equal(sent.n, 0);
 	read_outbox(rp, &ob);
 	assert_int_equal(ob.n, 2);
@@ -574,60 +580,35 @@ test_sent_requeue(void **state)
 	assert_int_equal(n, SITUATION_OPS + 2);
 	rp = reopen(rp, f->a);
 	read_outbox(rp, &ob);
-	read_table(rp, RL_T_SENT, &sent);
+	read_table(rp, true, &sent);
 	assert_int_equal(ob.n, SITUATION_OPS + 2);
 	assert_int_equal(sent.n, 0);
 	for (size_t i = 1; i < ob.n; i++)
 		assert_true(ob.keys[i] > ob.keys[i - 1]);
 	free_outbox(&ob);
-	/* Acknowledging entries as pushed: those still in the outbox move with
-	 * the very bytes pushed; one an erasure purged meanwhile stays gone. */
+	/* A batch acknowledged after an erasure purged part of it: the purged
+	 * entries stay gone, the erase made meanwhile stays pending. */
 	{
-		uint64_t ctrs[2];
-		rl_bytes vals[2];
-		rl_buf raw[2];
-		rl_cursor *c;
-		rl_bytes k;
 		uint8_t s3[RL_SIT_BYTES];
+		uint64_t last;
 
 		make_situation(rp, s3, "quatre", &alert);
-		RL_PASS(rl_store_begin(rl_replica_store(rp), false, &txn));
-		RL_PASS(rl_cursor_open(txn, RL_T_OUTBOX, &c));
-		rl_buf_init(&raw[0]);
-		rl_buf_init(&raw[1]);
-		RL_PASS(rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &raw[0]));
-		ctrs[0] = rl_get_be64(k.p); /* the erase of the first s1 */
-		RL_PASS(rl_cursor_last(c, &k, &raw[1]));
-		ctrs[1] = rl_get_be64(k.p); /* the last change of s3 */
-		rl_cursor_close(c);
-		rl_store_abort(txn);
-		vals[0] = rl_buf_view(&raw[0]);
-		vals[1] = rl_buf_view(&raw[1]);
+		read_outbox(rp, &ob);
+		last = ob.keys[ob.n - 1]; /* the last change of s3, as pushed */
+		free_outbox(&ob);
 		RL_PASS(rl_edit_begin(rp, s3, &ed));
 		RL_PASS(rl_edit_erase(ed));
 		RL_PASS(rl_edit_commit(ed));
 		RL_PASS(rl_store_begin(rl_replica_store(rp), true, &txn));
-		RL_PASS(rl_outbox_ack_entries_txn(txn, ctrs, vals, 2));
-		RL_PASS(rl_store_commit(txn));
-		read_table(rp, RL_T_SENT, &sent);
-		assert_int_equal(sent.n, 1);
-		assert_int_equal(sent.keys[0], ctrs[0]);
-		free_outbox(&sent);
-		rl_buf_fini(&raw[0]);
-		rl_buf_fini(&raw[1]);
-		/* Back to the state the rest of the test expects. */
-		RL_PASS(rl_store_begin(rl_replica_store(rp), true, &txn));
-		RL_PASS(rl_outbox_requeue_txn(txn, &n));
-		RL_PASS(rl_store_commit(txn));
-		assert_int_equal(n, 1);
-		RL_PASS(rl_store_begin(rl_replica_store(rp), true, &txn));
-		RL_PASS(rl_outbox_ack_txn(txn, SITUATION_OPS + 2 + 2 * SITUATION_OPS));
+		RL_PASS(rl_outbox_ack_txn(txn, last));
 		RL_PASS(rl_store_commit(txn));
 		read_outbox(rp, &ob);
 		assert_int_equal(ob.n, 1); /* the erase of s3 */
 		assert_int_equal(ob.ops[0]->kind, RL_OP_ERASE);
+		assert_true(ob.keys[0] > last);
 		free_outbox(&ob);
-		read_table(rp, RL_T_SENT, &sent);
+		read_table(rp, true, &sent);
+		assert_int_equal(sent.n, SITUATION_OPS + 2);
 		for (size_t i = 0; i < sent.n; i++)
 			assert_memory_not_equal(sent.ops[i]->sit, s3, RL_SIT_BYTES);
 		free_outbox(&sent);
@@ -636,12 +617,53 @@ test_sent_requeue(void **state)
 		RL_PASS(rl_store_commit(txn));
 		assert_int_equal(n, SITUATION_OPS + 2);
 	}
-	/* Requeueing an empty sent table is a no-op. */
+	/* Requeueing with nothing acknowledged is a no-op. */
 	RL_PASS(rl_store_begin(rl_replica_store(rp), true, &txn));
 	RL_PASS(rl_outbox_requeue_txn(txn, &n));
 	RL_PASS(rl_store_commit(txn));
 	assert_int_equal(n, 0);
 	assert_int_equal(outbox_count(rp), SITUATION_OPS + 3);
+	rl_replica_close(rp);
+}
+
+/* Restamping (a clock that ran ahead) touches the pending changes only:
+ * the server already has the acknowledged ones with their clocks. */
+static void
+test_restamp_pending_only(void **state)
+{
+	fx *f = *state;
+	rl_replica *rp = new_replica(f->a, "nord");
+	uint8_t s1[RL_SIT_BYTES];
+	outbox before, after, sent;
+	rl_opid alert;
+	rl_txn *txn;
+	size_t n;
+
+	make_situation(rp, s1, "un", &alert);
+	RL_PASS(rl_store_begin(rl_replica_store(rp), true, &txn));
+	RL_PASS(rl_outbox_ack_txn(txn, 3));
+	RL_PASS(rl_store_commit(txn));
+	read_table(rp, true, &sent);
+	read_outbox(rp, &before);
+	assert_int_equal(sent.n, 3);
+	assert_int_equal(before.n, SITUATION_OPS - 3);
+	free_outbox(&sent);
+	/* Every change is above 0: all pending ones move to a clock at 1000. */
+	RL_PASS(rl_replica_restamp(rp, 0, 1000, &n));
+	assert_int_equal(n, SITUATION_OPS - 3);
+	read_table(rp, true, &sent);
+	read_outbox(rp, &after);
+	assert_int_equal(sent.n, 3);
+	assert_int_equal(after.n, before.n);
+	for (size_t i = 0; i < sent.n; i++)
+		assert_true(rl_hlc_ms(sent.ops[i]->hlc) > 1000000); /* today's, untouched */
+	for (size_t i = 0; i < after.n; i++) {
+		assert_int_equal(after.keys[i], before.keys[i]);
+		assert_true(rl_hlc_ms(after.ops[i]->hlc) < 1000000);
+	}
+	free_outbox(&sent);
+	free_outbox(&before);
+	free_outbox(&after);
 	rl_replica_close(rp);
 }
 
@@ -1137,6 +1159,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_edit_commit_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sent_requeue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restamp_pending_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_store_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_record_full, setup, teardown),

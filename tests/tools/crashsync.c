@@ -307,8 +307,7 @@ client_counts(client *k, size_t *outbox, size_t *sent, unsigned round)
 	rl_hex_encode(k->dev, RL_DEV_BYTES, k->devhex);
 	*outbox = *sent = 0;
 	if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) == RL_OK) {
-		if ((e = rl_store_count(txn, RL_T_OUTBOX, outbox)) == RL_OK)
-			e = rl_store_count(txn, RL_T_SENT, sent);
+		e = rl_outbox_count_txn(txn, outbox, sent);
 		rl_store_abort(txn);
 	}
 	rl_replica_close(rp);

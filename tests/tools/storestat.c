@@ -6,7 +6,7 @@
  *       for each client store (secret from $RELAIS_PASSPHRASE): one line
  *       "DIR device=HEX outbox=N sent=N made=N cursor=N"; made = outbox +
  *       sent, every change the device wrote and still holds (a change stays
- *       in the sent table once acknowledged; only an erasure purges it)
+ *       in the outbox once acknowledged; only an erasure purges it)
  *   storestat authors FILE
  *       for a file written by `relais export-changes` ("-": stdin): one line
  *       "HEX COUNT" per author device, sorted, then "total COUNT"
@@ -58,8 +58,7 @@ cmd_store(int argc, char **argv)
 			return 1;
 		}
 		if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) == RL_OK) {
-			if ((e = rl_store_count(txn, RL_T_OUTBOX, &outbox)) == RL_OK &&
-			    (e = rl_store_count(txn, RL_T_SENT, &sent)) == RL_OK)
+			if ((e = rl_outbox_count_txn(txn, &outbox, &sent)) == RL_OK)
 				e = rl_meta_get_u64(txn, "cursor", &cursor);
 			rl_store_abort(txn);
 		}
