@@ -532,15 +532,18 @@ pull_pipelined(conn *c)
 	return RL_OK;
 }
 
+/* Records a sync's end: its time, and the clock error it found or cleared,
+ * in one durable commit. */
 static rl_err
-mark(rl_replica *rp, const char *name, uint64_t v)
+mark_end(rl_replica *rp, uint64_t last_sync, bool clock_error)
 {
 	rl_txn *txn;
 	rl_err e;
 
 	if ((e = rl_store_begin(rl_replica_store(rp), true, &txn)) != RL_OK)
 		return e;
-	if ((e = rl_meta_put_u64(txn, name, v)) != RL_OK) {
+	if ((last_sync != 0 && (e = rl_meta_put_u64(txn, "last_sync", last_sync)) != RL_OK) ||
+	    (e = rl_meta_put_u64(txn, "clock_error", clock_error)) != RL_OK) {
 		rl_store_abort(txn);
 		return e;
 	}
@@ -662,10 +665,8 @@ rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats)
 		bool connected = false;
 
 		if ((e = rl_sync_connect(rp, o, &c)) == RL_OK && (connected = true) &&
-		    (e = rl_sync_push_all(c)) == RL_OK &&
-		    (e = rl_sync_pull_all(c)) == RL_OK &&
-		    (e = mark(rp, "last_sync", rl_wall_ms())) == RL_OK)
-			e = mark(rp, "clock_error", 0);
+		    (e = rl_sync_push_all(c)) == RL_OK && (e = rl_sync_pull_all(c)) == RL_OK)
+			e = mark_end(rp, rl_wall_ms(), false);
 		if (c != NULL) {
 			const rl_sync_stats *st = &c->st;
 
@@ -689,7 +690,7 @@ rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats)
 		rl_log(RL_LOG_DEBUG, "session lost (%s), syncing again in a new one", rl_strerror(e));
 	}
 	if (e == RL_ECLOCK)
-		mark(rp, "clock_error", 1);
+		mark_end(rp, 0, true);
 	if (stats)
 		*stats = sum;
 	return e;
