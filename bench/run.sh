@@ -2,12 +2,11 @@
 # make bench: relais's figures (DESIGN.md targets), side by side with PouchDB
 # (../shared/peers) when Node.js and its npm packages can be had.
 #
-#   make bench            100,000 situations; scaling at 10k, 100k and 300k stored
-#                         (1M does not fit: the HQ store map is 4 GiB, see README)
+#   make bench            100,000 situations; scaling at 10k, 100k and 1M stored
 #   make bench QUICK=1    10,000 situations; scaling at 1k and 10k (under 2 min)
 #
 # Environment: BUILD (build dir), N (situations, overrides), SCALE_LEVELS
-# ("10000 100000 300000"), PEERS (the peers folder), NO_POUCH=1, KEEP=1
+# ("10000 100000 1000000"), PEERS (the peers folder), NO_POUCH=1, KEEP=1
 # (keep the work directory), BENCH_TMP (where stores go, default /tmp).
 #
 # Every measuring command is printed before it runs ($W is the work
@@ -24,7 +23,7 @@ if [ "${QUICK:-}" = 1 ]; then
   N=${N:-10000}; SCALE_LEVELS=${SCALE_LEVELS:-"1000 10000"}; PROBE=${PROBE:-2000}; NOOP_N=1000
 else
   QUICK=0
-  N=${N:-100000}; SCALE_LEVELS=${SCALE_LEVELS:-"10000 100000 300000"}; PROBE=${PROBE:-10000}
+  N=${N:-100000}; SCALE_LEVELS=${SCALE_LEVELS:-"10000 100000 1000000"}; PROBE=${PROBE:-10000}
   NOOP_N=5000
 fi
 REAL_N=${REAL_N:-10000} # realistic profile: PouchDB's bench.js reads its JSONL into one string

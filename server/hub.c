@@ -1,10 +1,11 @@
 /*
  * hub.c - the HQ store: registry, tokens, ingest into feeds, pulls, audit.
  *
- * See hub.h for the layout. Ingest is two passes over a change-set inside
- * the writer's transaction: rl_hub_check() refuses the whole set if any
- * change is forged, from a clock too far ahead, or outside the device's
- * scope (nothing is written then), and rl_hub_apply() merges and routes. A
+ * See hub.h for the layout. Ingest (rl_hub_push) is two passes over a
+ * change-set inside the writer's transaction: the check refuses the whole
+ * set if any change is forged, from a clock too far ahead, or outside the
+ * device's scope (nothing is written then), and the merge routes. Each
+ * state is loaded once, by the check, and kept for the merge. A
  * change that does not alter a state (a duplicate, a replayed batch, a late
  * change to an erased situation) gets no sequence number and reaches no
  * feed, which is what makes ingest idempotent.
@@ -463,14 +464,10 @@ ops_by_sit(const rl_op *ops, size_t n)
 	return v;
 }
 
-rl_err
-rl_hub_check(rl_hub *hub, rl_txn *txn, const rl_device *dev, const rl_op *ops, size_t n,
-             uint64_t now)
+/* The per-change bounds of a change-set: author, counter, clock. */
+static rl_err
+check_ops(rl_hub *hub, const rl_device *dev, const rl_op *ops, size_t n, uint64_t now)
 {
-	const rl_op **v;
-	rl_err e = RL_OK;
-	size_t i = 0;
-
 	for (size_t k = 0; k < n; k++) {
 		if (memcmp(ops[k].id.dev, dev->pk, RL_DEV_BYTES) != 0)
 			return RL_EPERM;
@@ -479,62 +476,56 @@ rl_hub_check(rl_hub *hub, rl_txn *txn, const rl_device *dev, const rl_op *ops, s
 		if (rl_hlc_ms(ops[k].hlc) > now + hub->skew_ms)
 			return RL_ECLOCK;
 	}
-	if ((v = ops_by_sit(ops, n)) == NULL)
-		return RL_ENOMEM;
-	while (i < n && e == RL_OK) {
-		char owner[RL_ANTENNA_MAX + 1];
-		size_t j = i;
-		rl_record rec;
-		bool foreign = false;
+	return RL_OK;
+}
 
-		while (j < n && memcmp(v[j]->sit, v[i]->sit, RL_SIT_BYTES) == 0)
-			j++;
-		e = rl_state_load(txn, v[i]->sit, &rec);
-		if (e != RL_OK && e != RL_ENOTFOUND)
-			break;
-		e = RL_OK;
-		record_antenna(&rec, owner);
-		/* A change-set that would overflow a record is refused alone,
-		 * here, rather than failing the whole commit group later. */
-		if (rec.nops + (j - i) > RL_MAX_RECORD_OPS) {
-			rl_record_fini(&rec);
-			e = RL_ETOOBIG;
-			break;
-		}
-		for (size_t k = 0; k < rec.nops && !foreign; k++)
-			foreign = memcmp(rec.ops[k]->id.dev, dev->pk, RL_DEV_BYTES) != 0;
-		if (rec.erased) {
-			/* Late changes to an erased situation are accepted and dropped. */
-		} else if (owner[0] != '\0') {
-			/* Any device that had the situation (it was assigned to its
-			 * antenna at some point) may still write to it: late offline
-			 * work is not lost after a reassignment. */
-			if (dev->role != RL_ROLE_HQ && !record_had_antenna(&rec, dev->antenna))
-				e = RL_EPERM;
-		} else if (foreign) {
-			/* No owner yet, and another device started it: not ours. */
-			e = RL_EPERM;
-		} else {
-			/* A situation being opened by this device (a change-set may
-			 * cut it in two): its first antenna value, when it comes, must
-			 * be the device's own antenna unless the device is hq; a later
-			 * one in the same set may reassign it. */
-			const rl_op *first = NULL;
+/*
+ * Whether dev may write the situation's n changes v (sorted by situation,
+ * all of one situation) given its state rec as it stands: RL_EPERM when
+ * outside the device's scope, RL_ETOOBIG when the record would overflow.
+ */
+static rl_err
+check_sit(const rl_device *dev, const rl_record *rec, const rl_op **v, size_t n)
+{
+	char owner[RL_ANTENNA_MAX + 1];
+	bool foreign = false;
 
-			for (size_t k = i; k < j; k++)
-				if (v[k]->kind == RL_OP_REG && v[k]->field == RL_F_ANTENNA &&
-				    (first == NULL || rl_op_cmp(v[k], first) < 0))
-					first = v[k];
-			if (first != NULL && dev->role != RL_ROLE_HQ &&
-			    (first->value.len != strlen(dev->antenna) ||
-			     memcmp(first->value.p, dev->antenna, first->value.len) != 0))
-				e = RL_EPERM;
-		}
-		rl_record_fini(&rec);
-		i = j;
+	record_antenna(rec, owner);
+	/* A change-set that would overflow a record is refused alone, here,
+	 * rather than failing the whole commit group later. */
+	if (rec->nops + n > RL_MAX_RECORD_OPS)
+		return RL_ETOOBIG;
+	for (size_t k = 0; k < rec->nops && !foreign; k++)
+		foreign = memcmp(rec->ops[k]->id.dev, dev->pk, RL_DEV_BYTES) != 0;
+	if (rec->erased)
+		return RL_OK; /* late changes to an erased situation: accepted, dropped */
+	if (owner[0] != '\0') {
+		/* Any device that had the situation (it was assigned to its
+		 * antenna at some point) may still write to it: late offline
+		 * work is not lost after a reassignment. */
+		if (dev->role != RL_ROLE_HQ && !record_had_antenna(rec, dev->antenna))
+			return RL_EPERM;
+		return RL_OK;
 	}
-	free(v);
-	return e;
+	if (foreign)
+		return RL_EPERM; /* no owner yet, and another device started it */
+	/* A situation being opened by this device (a change-set may cut it in
+	 * two): its first antenna value, when it comes, must be the device's
+	 * own antenna unless the device is hq; a later one in the same set may
+	 * reassign it. */
+	{
+		const rl_op *first = NULL;
+
+		for (size_t k = 0; k < n; k++)
+			if (v[k]->kind == RL_OP_REG && v[k]->field == RL_F_ANTENNA &&
+			    (first == NULL || rl_op_cmp(v[k], first) < 0))
+				first = v[k];
+		if (first != NULL && dev->role != RL_ROLE_HQ &&
+		    (first->value.len != strlen(dev->antenna) ||
+		     memcmp(first->value.p, dev->antenna, first->value.len) != 0))
+			return RL_EPERM;
+	}
+	return RL_OK;
 }
 
 /* A change as the log and the feeds refer to it: situation, clock and id.
@@ -609,18 +600,17 @@ log_put(rl_hub *hub, rl_txn *txn, const rl_op *op)
 	return rl_store_append(txn, RL_T_LOG, RL_BYTES(key, 8), RL_BYTES(ref, REF_BYTES));
 }
 
-/* Merges one situation's ops and routes each change to the feeds. */
+/* Merges one situation's ops into its state rec (as loaded; consumed) and
+ * routes each change to the feeds. */
 static rl_err
-apply_sit(rl_hub *hub, rl_txn *txn, const rl_op **v, size_t n, size_t *applied)
+apply_sit(rl_hub *hub, rl_txn *txn, const rl_op **v, size_t n, rl_record *prec,
+          size_t *applied)
 {
 	char before[RL_ANTENNA_MAX + 1], after[RL_ANTENNA_MAX + 1];
-	rl_record rec;
+	rl_record rec = *prec;
 	bool dirty = false;
-	rl_err e;
+	rl_err e = RL_OK;
 
-	e = rl_state_load(txn, v[0]->sit, &rec);
-	if (e != RL_OK && e != RL_ENOTFOUND)
-		return e;
 	record_antenna(&rec, before);
 	for (size_t i = 0; i < n; i++) {
 		char (*ants)[RL_ANTENNA_MAX + 1] = NULL;
@@ -676,29 +666,70 @@ out:
 	return e;
 }
 
+/* States loaded by the check and kept for the merge, up to this many
+ * operations in all; past it a state is loaded again (memory stays bounded
+ * whatever the records' sizes). */
+#define PUSH_KEEP_OPS (256 * 1024)
+
 rl_err
-rl_hub_apply(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t n, uint64_t now,
-             size_t *applied, uint64_t *upto)
+rl_hub_push(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t n, uint64_t now,
+            rl_err *refused, size_t *applied, uint64_t *upto)
 {
-	const rl_op **v;
+	const rl_op **v = NULL;
+	rl_record *recs = NULL;
+	bool *kept = NULL;
+	size_t ngroups = 0, keep_ops = 0, i, g;
 	rl_buf sits;
-	size_t i = 0;
 	rl_err e = RL_OK;
 
+	*refused = RL_OK;
 	*applied = 0;
 	*upto = 0;
+	rl_buf_init(&sits);
+	if ((*refused = check_ops(hub, dev, ops, n, now)) != RL_OK)
+		return RL_OK;
 	for (size_t k = 0; k < n; k++)
 		if (ops[k].id.ctr > *upto)
 			*upto = ops[k].id.ctr;
-	if ((v = ops_by_sit(ops, n)) == NULL)
-		return RL_ENOMEM;
-	rl_buf_init(&sits);
-	while (i < n && e == RL_OK) {
+	if ((v = ops_by_sit(ops, n)) == NULL || (recs = malloc((n + 1) * sizeof(*recs))) == NULL ||
+	    (kept = calloc(n + 1, sizeof(*kept))) == NULL) {
+		e = RL_ENOMEM;
+		goto out;
+	}
+	/* The check, per situation, against its state as it stands: nothing is
+	 * written unless every situation passes. */
+	for (i = 0; i < n; i = i + 1, ngroups++) {
+		size_t j = i;
+
+		while (j + 1 < n && memcmp(v[j + 1]->sit, v[i]->sit, RL_SIT_BYTES) == 0)
+			j++;
+		if ((e = rl_state_load(txn, v[i]->sit, &recs[ngroups])) != RL_OK &&
+		    e != RL_ENOTFOUND)
+			goto out;
+		e = RL_OK;
+		*refused = check_sit(dev, &recs[ngroups], &v[i], j - i + 1);
+		if (*refused == RL_OK && keep_ops + recs[ngroups].nops <= PUSH_KEEP_OPS) {
+			keep_ops += recs[ngroups].nops;
+			kept[ngroups] = true;
+		} else
+			rl_record_fini(&recs[ngroups]);
+		if (*refused != RL_OK) {
+			ngroups++;
+			goto out;
+		}
+		i = j;
+	}
+	/* The merge and the routing. */
+	for (i = 0, g = 0; i < n && e == RL_OK; g++) {
 		size_t j = i;
 
 		while (j < n && memcmp(v[j]->sit, v[i]->sit, RL_SIT_BYTES) == 0)
 			j++;
-		if ((e = apply_sit(hub, txn, &v[i], j - i, applied)) == RL_OK)
+		if (!kept[g] && (e = rl_state_load(txn, v[i]->sit, &recs[g])) != RL_OK &&
+		    e != RL_ENOTFOUND)
+			break;
+		kept[g] = false; /* apply_sit consumes it */
+		if ((e = apply_sit(hub, txn, &v[i], j - i, &recs[g], applied)) == RL_OK)
 			e = rl_buf_append(&sits, v[i]->sit, RL_SIT_BYTES);
 		i = j;
 	}
@@ -708,8 +739,16 @@ rl_hub_apply(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t 
 		if ((e = rl_hub_device_put(txn, dev)) == RL_OK)
 			e = rl_hub_audit(hub, txn, now, dev->pk, "push", *applied, rl_buf_view(&sits));
 	}
+out:
+	for (g = 0; kept != NULL && g < ngroups; g++)
+		if (kept[g])
+			rl_record_fini(&recs[g]);
 	free(v);
+	free(recs);
+	free(kept);
 	rl_buf_fini(&sits);
+	if (*refused != RL_OK)
+		*applied = 0;
 	return e;
 }
 

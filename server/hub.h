@@ -95,21 +95,18 @@ rl_err rl_hub_revoke(rl_hub *hub, const uint8_t pk[RL_DEV_BYTES], uint64_t now);
 /* ---- ingest ---- */
 
 /*
- * Checks that dev may push ops (author is dev, clocks within skew of now,
- * situations in dev's scope), against the states as they stand in txn.
- * RL_EPERM (foreign author or scope), RL_ECLOCK, RL_EINVAL.
+ * Ingests a change-set from dev in txn. First the check: the author is dev,
+ * clocks are within skew of now, and every situation is in dev's scope as
+ * its state stands; a set that fails is refused whole, *refused says why
+ * (RL_EPERM: foreign author or scope, RL_ECLOCK, RL_EINVAL, RL_ETOOBIG) and
+ * nothing is written. Otherwise the ops are merged into the states and
+ * those that change a state are appended to the log and the feeds; *applied
+ * counts them, *upto receives the greatest counter among ops (the client's
+ * ack); the device's counters and an audit entry are written. The return
+ * value is a write error (txn is then failed), RL_OK otherwise.
  */
-rl_err rl_hub_check(rl_hub *hub, rl_txn *txn, const rl_device *dev, const rl_op *ops, size_t n,
-                    uint64_t now);
-
-/*
- * Applies checked ops in txn: merges them into states and, for those that
- * change a state, appends them to the log and the feeds. *applied counts
- * them; *upto receives the greatest counter among ops (the client's ack).
- * Also updates the device's counters and writes an audit entry.
- */
-rl_err rl_hub_apply(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t n,
-                    uint64_t now, size_t *applied, uint64_t *upto);
+rl_err rl_hub_push(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t n,
+                   uint64_t now, rl_err *refused, size_t *applied, uint64_t *upto);
 
 /* ---- pull ---- */
 

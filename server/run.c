@@ -616,10 +616,8 @@ writer_group(srv *s, job *group)
 			j->result = RL_EREVOKED;
 			continue;
 		}
-		j->result = rl_hub_check(s->hub, txn, &d, j->ops, j->nops, now);
-		if (j->result != RL_OK)
-			continue;
-		e = rl_hub_apply(s->hub, txn, &d, j->ops, j->nops, now, &j->applied, &j->upto);
+		e = rl_hub_push(s->hub, txn, &d, j->ops, j->nops, now, &j->result, &j->applied,
+		                &j->upto);
 	}
 	if (e == RL_OK)
 		e = rl_hub_save_seq(s->hub, txn);
