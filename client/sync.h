@@ -29,7 +29,7 @@
 #include "common/replica.h"
 
 #define RL_SYNC_TIMEOUT_MS 30000
-#define RL_SYNC_PUSH_OPS 4096
+#define RL_SYNC_PUSH_OPS 16384
 #define RL_SYNC_PUSH_BYTES (3u << 20)
 
 typedef struct rl_sync_progress {

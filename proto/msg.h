@@ -18,7 +18,7 @@
 #include "common/record.h"
 
 #define RL_MSG_MAX_BYTES (8u << 20)     /* any frame on the wire */
-#define RL_BATCH_MAX_OPS 4096           /* operations in one push */
+#define RL_BATCH_MAX_OPS 16384          /* operations in one push */
 #define RL_BATCH_MAX_BYTES (4u << 20)   /* encoded operations in one push or pull */
 #define RL_PULL_MAX_ENTRIES 8192        /* entries in one pull answer */
 #define RL_BATCH_MAX_REFS 65536         /* superseded/removed ids in one batch */

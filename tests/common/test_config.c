@@ -221,7 +221,7 @@ test_values(void **state)
 	srv_bad("[sync]\nclock_skew = 18446744073709551615h\n", RL_EINVAL, "durée");
 	srv_bad("[sync]\npull_max_entries = 8193\n", RL_EINVAL, "hors des bornes");
 	srv_bad("[sync]\nclock_skew = 2h\n", RL_EINVAL, "hors des bornes");
-	cli_bad("[sync]\npush_ops = 4097\n", RL_EINVAL, "hors des bornes");
+	cli_bad("[sync]\npush_ops = 16385\n", RL_EINVAL, "hors des bornes");
 	cli_bad("[sync]\npush_bytes = 5M\n", RL_EINVAL, "hors des bornes");
 	cli_bad("[sync]\npush_bytes = 1G\n", RL_EINVAL,
 	        "ligne 2 : push_bytes = 1G : hors des bornes (4K à 4M)");

@@ -363,7 +363,7 @@ seeds_config(rl_buf *b)
 	static const char client[] =
 		"\xef\xbb\xbf; relais\r\n[client]\r\nstore = ~/relais\r\nlog_level = warn\r\n"
 		"[sync]\r\nserver = tcp://hq.example:7400\r\ninterval = 30s\r\nbackoff_min = 500ms\r\n"
-		"backoff_max = 2h\r\ntimeout = 20s\r\npush_ops = 4096\r\npush_bytes = 3M\r\n";
+		"backoff_max = 2h\r\ntimeout = 20s\r\npush_ops = 16384\r\npush_bytes = 3M\r\n";
 
 	CHECK(rl_buf_append(b, server, sizeof(server) - 1));
 	put_sel("fuzz_config", "server", 0 | (3 << 1), b);

@@ -4,7 +4,7 @@
 # (unenrolled and revoked devices, tampered and replayed frames, tokens,
 # forged authors, foreign situations, clocks) is not repeated here.
 #
-#   1. oversized batches: more than 4,096 operations (error 9, toobig), a
+#   1. oversized batches: more than 16,384 operations (error 9, toobig), a
 #      value over 64 KiB (error 1), a frame over the 8 MiB limit (the
 #      connection is dropped before it is read; the session then refuses the
 #      next counter): nothing stored, the session or the server goes on;
@@ -73,10 +73,10 @@ raw_enroll evilm A1 mobile
 DEV_EVIL="$(raw_dev evil)"
 
 # ---- 1. oversized batches
-out="$(raw evil hello bulk:A1:4097:10 ping)"
-assert_match "$out" "^bulk error toobig$" "4,103 operations in one push: error 9 (toobig)"
+out="$(raw evil hello bulk:A1:16385:10 ping)"
+assert_match "$out" "^bulk error toobig$" "16,391 operations in one push: error 9 (toobig)"
 assert_match "$out" "^ping ok$" "the session goes on after the refusal"
-not_on_hq "$(sit_in "$out" bulk)" "push over 4,096 operations"
+not_on_hq "$(sit_in "$out" bulk)" "push over 16,384 operations"
 out="$(raw evil hello bulk:A1:1:70000 ping)"
 assert_match "$out" "^bulk error proto$" "a 70,000-byte journal entry: refused"
 assert_match "$out" "^ping ok$" "the session goes on"

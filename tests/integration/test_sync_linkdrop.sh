@@ -3,7 +3,7 @@
 # the server holds every change exactly once.
 #
 # An antenna client with a large outbox (5,000 changes, then 8,000 more
-# before each attempt; `relais sync` pushes 4,096 per batch) is enrolled
+# before each attempt; pushed 4,096 per batch, set in its config) is enrolled
 # through tests/tools/proxy, which cuts its connection on purpose:
 # mid-frame on the way up (once, and on every connection), while an
 # acknowledgement comes down (the server committed, the client never heard:
@@ -70,6 +70,11 @@ add_work() {
 		NTAGS=$((NTAGS + $2))
 	done
 }
+
+# Batches of 4,096 (the default is 16,384): each attempt then pushes two,
+# and the cuts below land between them.
+printf '[sync]\npush_ops = 4096\n' >"$T/relais.conf"
+export RELAIS_CONFIG="$T/relais.conf"
 
 server_init
 server_start
