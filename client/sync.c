@@ -476,7 +476,7 @@ pull_pipelined(conn *c)
 	uint64_t cursor, next;
 	rl_txn *txn = NULL;
 	bool more = true;
-	size_t n;
+	size_t n, uncommitted = 0, uncommitted_bytes = 0;
 	rl_err e;
 
 	if (c->en == NULL && (c->en = malloc(RL_PULL_MAX_ENTRIES * sizeof(*c->en))) == NULL)
@@ -489,6 +489,7 @@ pull_pipelined(conn *c)
 		return e;
 	e = rl_meta_get_u64(txn, "cursor", &cursor);
 	rl_store_abort(txn);
+	txn = NULL;
 	if (e != RL_OK)
 		return e;
 	rl_buf_reset(&c->req);
@@ -501,35 +502,55 @@ pull_pipelined(conn *c)
 		    (e = rl_msg_pull_ok_decode(rl_buf_view(&c->body), &next, &more, c->en,
 		                               RL_PULL_MAX_ENTRIES, &n, c->pool,
 		                               RL_BATCH_MAX_REFS)) != RL_OK)
-			return e;
+			break;
 		c->st.op_bytes += c->body.len; /* the entries, plus a few header bytes */
-		if (next < cursor || (more && next == cursor))
-			return RL_EPROTO; /* backwards, or "more" without moving on */
+		if (next < cursor || (more && next == cursor)) {
+			e = RL_EPROTO; /* backwards, or "more" without moving on */
+			break;
+		}
 		if (more) {
 			rl_buf_reset(&c->req);
 			if ((e = rl_msg_pull_encode(next, c->o.pull_max, &c->req)) != RL_OK ||
 			    (e = conn_send(c)) != RL_OK)
-				return e;
+				break;
 		}
 		if (n == 0 && next == cursor)
 			break;
-		/* What was pulled and the cursor past it commit together. */
-		if ((e = rl_store_begin(rl_replica_store(rp), true, &txn)) != RL_OK)
-			return e;
+		/* What was pulled and the cursor past it commit together, a few
+		 * answers at a time (fewer commits rewrite fewer branch pages),
+		 * bounded so that the transaction's dirty pages stay small. */
+		if (txn == NULL && (e = rl_store_begin(rl_replica_store(rp), true, &txn)) != RL_OK)
+			break;
 		if ((e = apply_entries(rp, txn, c->en, n, c->run, &c->st.dropped)) != RL_OK ||
-		    (e = rl_meta_put_u64(txn, "cursor", next)) != RL_OK) {
-			rl_store_abort(txn);
-			return e;
-		}
-		if ((e = rl_store_commit(txn)) != RL_OK)
-			return e;
+		    (e = rl_meta_put_u64(txn, "cursor", next)) != RL_OK)
+			break;
 		cursor = next;
-		c->p.pulled += n;
-		c->st.pulled += n;
-		if (c->o.progress && n)
-			c->o.progress(c->o.arg, &c->p);
+		uncommitted += n;
+		uncommitted_bytes += c->body.len;
+		if (uncommitted >= RL_SYNC_PULL_COMMIT_OPS ||
+		    uncommitted_bytes >= RL_SYNC_PULL_COMMIT_BYTES || !more) {
+			e = rl_store_commit(txn);
+			txn = NULL;
+			if (e != RL_OK)
+				break;
+			c->p.pulled += uncommitted;
+			c->st.pulled += uncommitted;
+			uncommitted = uncommitted_bytes = 0;
+			if (c->o.progress)
+				c->o.progress(c->o.arg, &c->p);
+		}
 	}
-	return RL_OK;
+	/* An error drops what was not committed: the next sync pulls it again. */
+	if (txn != NULL && e == RL_OK) {
+		e = rl_store_commit(txn);
+		txn = NULL;
+		if (e == RL_OK) {
+			c->p.pulled += uncommitted;
+			c->st.pulled += uncommitted;
+		}
+	}
+	rl_store_abort(txn);
+	return e;
 }
 
 /* Records a sync's end: its time, and the clock error it found or cleared,

@@ -31,6 +31,9 @@
 #define RL_SYNC_TIMEOUT_MS 30000
 #define RL_SYNC_PUSH_OPS 16384
 #define RL_SYNC_PUSH_BYTES (3u << 20)
+/* A pull commits what it applied every this many changes or bytes. */
+#define RL_SYNC_PULL_COMMIT_OPS 24576
+#define RL_SYNC_PULL_COMMIT_BYTES (5u << 19) /* 2.5 MiB */
 
 typedef struct rl_sync_progress {
 	size_t pushed;  /* operations acknowledged so far */
