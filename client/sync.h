@@ -4,9 +4,10 @@
  * A sync opens a session (HELLO/WELCOME against the server key pinned at
  * enrollment), pushes the outbox in bounded batches, each acknowledged only
  * once the server's commit is durable, then pulls from the stored cursor in
- * bounded batches, each applied with its new cursor in one local transaction.
- * A cut link loses at most the batch in flight; the next sync resumes from
- * the outbox and the cursor as they were last committed.
+ * bounded batches, applied with the new cursor in local transactions of a
+ * few batches each. Both directions are pipelined (see sync.c). A cut link
+ * loses at most the batches in flight or not yet committed; the next sync
+ * resumes from the outbox and the cursor as they were last committed.
  *
  * The server may have been restored from a backup and lost changes it had
  * acknowledged: WELCOME carries its store epoch and last sequence number,
