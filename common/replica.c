@@ -563,14 +563,19 @@ sit_idx_cmp(const void *a, const void *b)
 
 /* Deletes the outbox entries of an erased situation, pending or
  * acknowledged, but the erase itself: their content must go. */
+static rl_err outbox_kept(rl_txn *txn, uint64_t *acked, uint64_t *kept);
+
 static rl_err
 table_purge_sit(rl_txn *txn, rl_table t, const uint8_t sit[RL_SIT_BYTES])
 {
+	uint64_t acked, kept, dropped = 0;
 	rl_cursor *c;
 	rl_bytes k;
 	rl_buf v;
 	rl_err e;
 
+	if ((e = outbox_kept(txn, &acked, &kept)) != RL_OK)
+		return e;
 	if ((e = rl_cursor_open(txn, t, &c)) != RL_OK)
 		return e;
 	rl_buf_init(&v);
@@ -593,8 +598,11 @@ table_purge_sit(rl_txn *txn, rl_table t, const uint8_t sit[RL_SIT_BYTES])
 				break;
 			}
 			rl_mpr_init(&r, v.data, v.len);
-			if (rl_op_decode(&r, &op, scratch, true) != RL_OK || op.kind != RL_OP_ERASE)
+			if (rl_op_decode(&r, &op, scratch, true) != RL_OK || op.kind != RL_OP_ERASE) {
+				if (k.len == 8 && rl_get_be64(k.p) <= acked)
+					dropped++;
 				e = rl_cursor_del(c);
+			}
 			free(scratch);
 			if (e != RL_OK)
 				break;
@@ -602,7 +610,11 @@ table_purge_sit(rl_txn *txn, rl_table t, const uint8_t sit[RL_SIT_BYTES])
 	}
 	rl_buf_fini(&v);
 	rl_cursor_close(c);
-	return e == RL_ENOTFOUND ? RL_OK : e;
+	if (e != RL_OK && e != RL_ENOTFOUND)
+		return e;
+	if (dropped == 0)
+		return RL_OK;
+	return rl_meta_put_u64(txn, "acked_n", dropped > kept ? 0 : kept - dropped);
 }
 
 static rl_err
@@ -739,23 +751,41 @@ outbox_count_range(rl_txn *txn, uint64_t lo, uint64_t hi, size_t *n)
 	return e == RL_ENOTFOUND ? RL_OK : e;
 }
 
+/* The acknowledged counter and how many entries at or below it the outbox
+ * keeps ("acked_n", maintained by ack, purge and requeue; counted once if
+ * absent). */
+static rl_err
+outbox_kept(rl_txn *txn, uint64_t *acked, uint64_t *kept)
+{
+	size_t n;
+	rl_err e;
+
+	*kept = 0;
+	if ((e = rl_outbox_acked_txn(txn, acked)) != RL_OK || *acked == 0)
+		return e;
+	if ((e = rl_meta_get_u64(txn, "acked_n", kept)) != RL_ENOTFOUND)
+		return e;
+	if ((e = outbox_count_range(txn, 0, *acked, &n)) != RL_OK)
+		return e;
+	*kept = n;
+	return RL_OK;
+}
+
 rl_err
 rl_outbox_count_txn(rl_txn *txn, size_t *pending, size_t *sent)
 {
-	uint64_t acked;
+	uint64_t acked, kept;
 	size_t total;
 	rl_err e;
 
-	if ((e = rl_outbox_acked_txn(txn, &acked)) != RL_OK ||
-	    (e = outbox_count_range(txn, acked, UINT64_MAX, pending)) != RL_OK)
+	if ((e = outbox_kept(txn, &acked, &kept)) != RL_OK ||
+	    (e = rl_store_count(txn, RL_T_OUTBOX, &total)) != RL_OK)
 		return e;
-	if (sent == NULL)
-		return RL_OK;
-	if ((e = rl_store_count(txn, RL_T_OUTBOX, &total)) != RL_OK)
-		return e;
-	if (total < *pending)
+	if (kept > total)
 		return RL_ECORRUPT;
-	*sent = total - *pending;
+	*pending = total - (size_t)kept;
+	if (sent != NULL)
+		*sent = (size_t)kept;
 	return RL_OK;
 }
 
@@ -775,12 +805,13 @@ rl_outbox_count(rl_replica *rp, size_t *n)
 rl_err
 rl_outbox_ack_txn(rl_txn *txn, uint64_t upto)
 {
-	uint64_t acked, last;
+	uint64_t acked, kept, last;
 	rl_cursor *c;
 	rl_bytes k;
+	size_t n;
 	rl_err e;
 
-	if ((e = rl_outbox_acked_txn(txn, &acked)) != RL_OK)
+	if ((e = outbox_kept(txn, &acked, &kept)) != RL_OK)
 		return e;
 	/* Never past the last entry: edits made later get greater counters
 	 * and must stay pending whatever bound the caller gave. */
@@ -799,19 +830,23 @@ rl_outbox_ack_txn(rl_txn *txn, uint64_t upto)
 		upto = last;
 	if (upto <= acked)
 		return RL_OK;
+	if ((e = outbox_count_range(txn, acked, upto, &n)) != RL_OK ||
+	    (e = rl_meta_put_u64(txn, "acked_n", kept + n)) != RL_OK)
+		return e;
 	return rl_meta_put_u64(txn, "acked", upto);
 }
 
 rl_err
 rl_outbox_requeue_txn(rl_txn *txn, size_t *n)
 {
-	uint64_t acked;
+	uint64_t acked, kept;
 	rl_err e;
 
 	*n = 0;
-	if ((e = rl_outbox_acked_txn(txn, &acked)) != RL_OK || acked == 0)
+	if ((e = outbox_kept(txn, &acked, &kept)) != RL_OK || acked == 0)
 		return e;
-	if ((e = outbox_count_range(txn, 0, acked, n)) != RL_OK)
+	*n = (size_t)kept;
+	if ((e = rl_meta_put_u64(txn, "acked_n", 0)) != RL_OK)
 		return e;
 	return rl_meta_put_u64(txn, "acked", 0);
 }

@@ -171,6 +171,14 @@ read_table(rl_replica *rp, bool sent, outbox *ob)
 	}
 	RL_FAIL(e, RL_ENOTFOUND);
 	rl_cursor_close(c);
+	/* The counts kept alongside (status, sync progress) agree with the
+	 * entries themselves. */
+	{
+		size_t pending, kept;
+
+		RL_PASS(rl_outbox_count_txn(txn, &pending, &kept));
+		assert_int_equal(sent ? kept : pending, ob->n);
+	}
 	rl_store_abort(txn);
 	rl_buf_fini(&v);
 	free(scratch);
