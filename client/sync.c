@@ -1,11 +1,13 @@
 /*
  * sync.c - enrollment, push and pull over a sealed session.
  *
- * Requests are strictly one at a time over one REQ socket. Any transport or
- * session failure ends the sync with an error; nothing is retried here (the
- * --watch loop retries with backoff), because every step already left the
- * store consistent: the outbox is only trimmed after PUSH_OK, the cursor only
- * moves in the transaction that applies what was pulled.
+ * One request at most is in flight over one REQ socket, but the client works
+ * while it is: it commits the previous batch (see push_pipelined and
+ * pull_pipelined). Any transport or session failure ends the sync with an
+ * error; rl_sync_once retries once in a new session and the --watch loop
+ * with backoff, because every step already left the store consistent: the
+ * acknowledged counter only moves after PUSH_OK, the cursor only moves in
+ * the transaction that applies what was pulled.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -321,11 +323,21 @@ push_read(conn *c, struct push_batch *b, uint64_t after)
 		max_ops = RL_BATCH_MAX_OPS;
 	b->n = 0;
 	rl_buf_reset(&b->ops);
-	if (b->offs == NULL &&
-	    ((b->offs = malloc((RL_BATCH_MAX_OPS + 1) * sizeof(*b->offs))) == NULL ||
-	     (b->views = malloc(RL_BATCH_MAX_OPS * sizeof(*b->views))) == NULL ||
-	     (b->ctrs = malloc(RL_BATCH_MAX_OPS * sizeof(*b->ctrs))) == NULL))
-		return RL_ENOMEM;
+	if (b->offs == NULL) {
+		size_t *offs = malloc((RL_BATCH_MAX_OPS + 1) * sizeof(*offs));
+		rl_bytes *views = malloc(RL_BATCH_MAX_OPS * sizeof(*views));
+		uint64_t *ctrs = malloc(RL_BATCH_MAX_OPS * sizeof(*ctrs));
+
+		if (offs == NULL || views == NULL || ctrs == NULL) {
+			free(offs);
+			free(views);
+			free(ctrs);
+			return RL_ENOMEM;
+		}
+		b->offs = offs;
+		b->views = views;
+		b->ctrs = ctrs;
+	}
 	rl_buf_init(&v);
 	if (after == UINT64_MAX)
 		return RL_OK;
@@ -419,8 +431,12 @@ push_pipelined(conn *c)
 		if ((e = conn_recv(c)) != RL_OK ||
 		    (e = rl_msg_push_ok_decode(rl_buf_view(&c->body), &applied, &upto)) != RL_OK)
 			return e;
-		if (next->n > 0 && (e = push_send(c, next)) != RL_OK)
-			return e;
+		if (next->n > 0 && (e = push_send(c, next)) != RL_OK) {
+			/* cur is acknowledged all the same: record it. */
+			rl_err e2 = push_ack(c, cur);
+
+			return e2 == RL_OK ? e : e2;
+		}
 		if ((e = push_ack(c, cur)) != RL_OK)
 			return e;
 		c->st.op_bytes += cur->ops.len;
@@ -498,6 +514,20 @@ pull_pipelined(conn *c)
 		return e;
 	while (more) {
 		n = 0;
+		/* The next answer is not in after a short wait: commit rather
+		 * than hold the store's write lock (local edits wait for it)
+		 * while waiting on the network. */
+		if (txn != NULL && !rl_net_ready(c->net, RL_SYNC_PULL_HOLD_MS)) {
+			e = rl_store_commit(txn);
+			txn = NULL;
+			if (e != RL_OK)
+				break;
+			c->p.pulled += uncommitted;
+			c->st.pulled += uncommitted;
+			uncommitted = uncommitted_bytes = 0;
+			if (c->o.progress)
+				c->o.progress(c->o.arg, &c->p);
+		}
 		if ((e = conn_recv(c)) != RL_OK ||
 		    (e = rl_msg_pull_ok_decode(rl_buf_view(&c->body), &next, &more, c->en,
 		                               RL_PULL_MAX_ENTRIES, &n, c->pool,
@@ -641,16 +671,42 @@ clock_repair(rl_sync_conn *c)
 rl_err
 rl_sync_push_all(rl_sync_conn *c)
 {
+	bool repaired = false;
 	rl_err e;
 
 	if ((e = rl_outbox_count(c->rp, &c->p.pending)) != RL_OK)
 		return e;
 	c->p.pulling = false;
-	e = push_pipelined(c);
-	/* Refused for its clock (the batch in flight, nothing outstanding):
-	 * repaired once if our clock is right now, then pushed again. */
-	if (e == RL_ECLOCK && (e = clock_repair(c)) == RL_OK)
+	for (;;) {
+		uint32_t ops = c->o.push_ops ? c->o.push_ops : RL_SYNC_PUSH_OPS;
+
 		e = push_pipelined(c);
+		/* Refused for its clock (the batch in flight, nothing
+		 * outstanding): repaired once if our clock is right now, then
+		 * pushed again. */
+		if (e == RL_ECLOCK && !repaired) {
+			repaired = true;
+			if ((e = clock_repair(c)) == RL_OK)
+				continue;
+		}
+		/* Refused as too big (a server with a smaller batch bound):
+		 * smaller batches, down to one change. */
+		if (e == RL_ETOOBIG && ops > 1) {
+			c->o.push_ops = ops / 2;
+			rl_log(RL_LOG_DEBUG, "push batch refused as too big: %u changes a batch now",
+			       c->o.push_ops);
+			continue;
+		}
+		break;
+	}
+	/* The batch buffers (up to a few MiB) are not needed by the pull. */
+	for (int i = 0; i < 2; i++) {
+		rl_buf_fini(&c->pb[i].ops);
+		free(c->pb[i].offs);
+		free(c->pb[i].views);
+		free(c->pb[i].ctrs);
+		memset(&c->pb[i], 0, sizeof(c->pb[i]));
+	}
 	return e;
 }
 

@@ -18,7 +18,8 @@
  *
  * The client's metadata: "server_url", "server_pk" (pinned), "cursor" (feed
  * position), "server_epoch" (the server's store epoch last seen),
- * "last_sync" (ms), "clock_error" (1 when the server refused our clock).
+ * "last_sync" (ms), "clock_error" (1 when the server refused our clock);
+ * the outbox's "acked" and "acked_n" are the replica's (replica.h).
  */
 #ifndef RL_SYNC_H
 #define RL_SYNC_H
@@ -35,6 +36,9 @@
 /* A pull commits what it applied every this many changes or bytes. */
 #define RL_SYNC_PULL_COMMIT_OPS 24576
 #define RL_SYNC_PULL_COMMIT_BYTES (5u << 19) /* 2.5 MiB */
+/* ...and sooner when the next answer is not in after this long: the store's
+ * write lock is not held while the network is slow. */
+#define RL_SYNC_PULL_HOLD_MS 100
 
 typedef struct rl_sync_progress {
 	size_t pushed;  /* operations acknowledged so far */

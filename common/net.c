@@ -34,7 +34,18 @@ struct rl_net_client {
 	int timeout_ms;
 	atomic_uint pipe;  /* id of the connection, 0 when none is known */
 	atomic_bool lost;  /* the connection closed and no other one came yet */
+	atomic_bool done;  /* the aio's operation completed (nng 1.5 has no
+	                      nng_aio_busy) */
 };
+
+/* On an nng thread: the aio's operation completed. */
+static void
+net_aio_cb(void *arg)
+{
+	rl_net_client *c = arg;
+
+	atomic_store(&c->done, true);
+}
 
 static rl_err
 net_err(int rv)
@@ -87,7 +98,8 @@ rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_net_client **out
 	c->timeout_ms = timeout_ms;
 	atomic_init(&c->pipe, 0);
 	atomic_init(&c->lost, false);
-	if ((rv = nng_aio_alloc(&c->aio, NULL, NULL)) != 0) {
+	atomic_init(&c->done, true);
+	if ((rv = nng_aio_alloc(&c->aio, net_aio_cb, c)) != 0) {
 		free(c);
 		return net_err(rv);
 	}
@@ -151,7 +163,25 @@ rl_net_send(rl_net_client *c, rl_bytes req)
 		nng_msg_free(nng_aio_get_msg(c->aio)); /* still ours when the send fails */
 		return call_err(c, rv);
 	}
+	/* The receive starts at once, so that rl_net_ready can tell whether
+	 * the answer is in; rl_net_recv waits for it. */
+	/* nng_aio_wait returned after the send's callback: done is ours. */
+	atomic_store(&c->done, false);
+	nng_aio_set_timeout(c->aio, c->timeout_ms);
+	nng_recv_aio(c->sock, c->aio);
+	/* Lost between the send and the start of the receive: the callback's
+	 * cancel found nothing to cancel. */
+	if (atomic_load(&c->lost))
+		nng_aio_cancel(c->aio);
 	return RL_OK;
+}
+
+bool
+rl_net_ready(rl_net_client *c, int wait_ms)
+{
+	for (int w = 0; !atomic_load(&c->done) && w < wait_ms; w++)
+		nng_msleep(1);
+	return atomic_load(&c->done);
 }
 
 rl_err
@@ -161,12 +191,6 @@ rl_net_recv(rl_net_client *c, rl_buf *resp)
 	int rv;
 	rl_err e;
 
-	nng_aio_set_timeout(c->aio, c->timeout_ms);
-	nng_recv_aio(c->sock, c->aio);
-	/* Lost between the send and the start of the receive: the callback's
-	 * cancel found nothing to cancel. */
-	if (atomic_load(&c->lost))
-		nng_aio_cancel(c->aio);
 	nng_aio_wait(c->aio);
 	if ((rv = nng_aio_result(c->aio)) != 0)
 		return call_err(c, rv);

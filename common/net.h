@@ -15,6 +15,7 @@
 #ifndef RL_NET_H
 #define RL_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -35,6 +36,10 @@ rl_err rl_net_call(rl_net_client *c, rl_bytes req, rl_buf *resp);
  * rl_net_send must be followed by one rl_net_recv. */
 rl_err rl_net_send(rl_net_client *c, rl_bytes req);
 rl_err rl_net_recv(rl_net_client *c, rl_buf *resp);
+
+/* After rl_net_send: whether rl_net_recv would return at once (the answer,
+ * or the failure, is in), waiting up to about wait_ms for it. */
+bool rl_net_ready(rl_net_client *c, int wait_ms);
 
 /* Closes the socket. NULL-safe. */
 void rl_net_close(rl_net_client *c);

@@ -47,7 +47,10 @@
 
 #include "store.h"
 
-#define STORE_FORMAT 1u        /* keyring "version"; bump on layout change */
+/* Keyring "version"; bump on layout change. 2: acknowledged changes stay in
+ * OUTBOX behind "acked" (no SENT table), the server's log is LOG. Stores of
+ * another version are refused (RL_EVERSION): there is no migration. */
+#define STORE_FORMAT 2u
 #define STORE_DIR_MODE 0700
 #define STORE_FILE_MODE 0600
 #define STORE_DATA_FILE "data.mdb"

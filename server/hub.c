@@ -368,18 +368,28 @@ key_feed(uint8_t *k, const char *antenna, uint64_t seq)
 	return 2 + n + 8;
 }
 
+/* An antenna write's value as an antenna code into out: only a value that
+ * is a valid code as a whole (no truncation, no NUL inside) names one; out
+ * is empty otherwise. Ownership, scope and erasure all read values so. */
+static bool
+antenna_of(rl_bytes v, char out[RL_ANTENNA_MAX + 1])
+{
+	out[0] = '\0';
+	if (v.len == 0 || v.len > RL_ANTENNA_MAX || memchr(v.p, '\0', v.len) != NULL)
+		return false;
+	memcpy(out, v.p, v.len);
+	out[v.len] = '\0';
+	if (rl_antenna_valid(out))
+		return true;
+	out[0] = '\0';
+	return false;
+}
+
 /* The displayed antenna of a record into out (empty if none). */
 static void
 record_antenna(const rl_record *rec, char out[RL_ANTENNA_MAX + 1])
 {
-	rl_bytes a = rl_record_get(rec, RL_F_ANTENNA);
-	size_t n = a.len > RL_ANTENNA_MAX ? RL_ANTENNA_MAX : a.len;
-
-	if (n > 0)
-		memcpy(out, a.p, n);
-	out[n] = '\0';
-	if (!rl_antenna_valid(out))
-		out[0] = '\0';
+	antenna_of(rl_record_get(rec, RL_F_ANTENNA), out);
 }
 
 /* Whether the situation was ever assigned to antenna: some antenna write
@@ -387,13 +397,12 @@ record_antenna(const rl_record *rec, char out[RL_ANTENNA_MAX + 1])
 static bool
 record_had_antenna(const rl_record *rec, const char *antenna)
 {
-	size_t n = strlen(antenna);
-
 	for (size_t i = 0; i < rec->nops; i++) {
 		const rl_op *op = rec->ops[i];
+		char a[RL_ANTENNA_MAX + 1];
 
-		if (op->kind == RL_OP_REG && op->field == RL_F_ANTENNA && op->value.len == n &&
-		    memcmp(op->value.p, antenna, n) == 0)
+		if (op->kind == RL_OP_REG && op->field == RL_F_ANTENNA && antenna_of(op->value, a) &&
+		    strcmp(a, antenna) == 0)
 			return true;
 	}
 	return false;
@@ -414,12 +423,7 @@ record_antennas(const rl_record *rec, char (**out)[RL_ANTENNA_MAX + 1], size_t *
 		bool seen = false;
 		void *p;
 
-		if (op->kind != RL_OP_REG || op->field != RL_F_ANTENNA ||
-		    op->value.len > RL_ANTENNA_MAX)
-			continue;
-		memcpy(a, op->value.p, op->value.len);
-		a[op->value.len] = '\0';
-		if (!rl_antenna_valid(a))
+		if (op->kind != RL_OP_REG || op->field != RL_F_ANTENNA || !antenna_of(op->value, a))
 			continue;
 		for (size_t k = 0; k < *n && !seen; k++)
 			seen = strcmp(ants[k], a) == 0;
@@ -475,6 +479,14 @@ check_ops(rl_hub *hub, const rl_device *dev, const rl_op *ops, size_t n, uint64_
 			return RL_EINVAL;
 		if (rl_hlc_ms(ops[k].hlc) > now + hub->skew_ms)
 			return RL_ECLOCK;
+		/* An antenna write must name an antenna code: ownership, scope
+		 * and erasure routing all read it. */
+		if (ops[k].kind == RL_OP_REG && ops[k].field == RL_F_ANTENNA) {
+			char a[RL_ANTENNA_MAX + 1];
+
+			if (!antenna_of(ops[k].value, a))
+				return RL_EINVAL;
+		}
 	}
 	return RL_OK;
 }
@@ -704,8 +716,13 @@ rl_hub_push(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t n
 		while (j + 1 < n && memcmp(v[j + 1]->sit, v[i]->sit, RL_SIT_BYTES) == 0)
 			j++;
 		if ((e = rl_state_load(txn, v[i]->sit, &recs[ngroups])) != RL_OK &&
-		    e != RL_ENOTFOUND)
+		    e != RL_ENOTFOUND) {
+			/* A state that does not load (damaged, no memory) refuses
+			 * this change-set only, not the commit group. */
+			*refused = e;
+			e = RL_OK;
 			goto out;
+		}
 		e = RL_OK;
 		*refused = check_sit(dev, &recs[ngroups], &v[i], j - i + 1);
 		if (*refused == RL_OK && keep_ops + recs[ngroups].nops <= PUSH_KEEP_OPS) {

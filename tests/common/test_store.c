@@ -978,7 +978,7 @@ test_keyring_damaged(void **state)
 	rl_store_close(make_store(f->dir));
 	orig = slurp(path_in(f->dir, "data.mdb"), &n);
 
-	tamper_keyring(f->dir, "version", 3, 0x02); /* version 1 -> 3 */
+	tamper_keyring(f->dir, "version", 3, 0x02); /* version 2 -> 0 */
 	RL_FAIL(rl_store_open(f->dir, &s, &opts_min, &st), RL_EVERSION);
 	replace_data(f->dir, orig, n);
 	tamper_keyring(f->dir, "kind", 0, 0x70); /* unknown kind */

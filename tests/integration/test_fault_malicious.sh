@@ -123,6 +123,12 @@ not_on_hq "$(sit_in "$out" new)" "situation opened for A3 by an A1 mobile"
 r hq sync >/dev/null
 assert_eq "$(r hq show "$SB" --json | jq -r '.antenna + " " + .initials')" "A2 BB" "A2's situation untouched"
 assert_eq "$(server_dev "$DEV_EVIL" changes)" 9 "nothing of the refused change-sets stored"
+# An antenna value that is not an antenna code as a whole: refused, so that
+# ownership, scope and erasure never read it three different ways.
+out="$(raw evil hello "reg:$SE:antenna:A1!" "reg:$SE:antenna:$(printf 'X%.0s' $(seq 1 33))" ping)"
+assert_eq "$(printf '%s\n' "$out" | grep -c '^reg error proto$')" 2 "antenna values that are not codes: refused"
+assert_match "$out" "^ping ok$" "the session goes on"
+assert_eq "$(server_dev "$DEV_EVIL" changes)" 9 "nothing of them stored"
 
 # ---- 4. floods, while a1 writes and syncs
 out="$(raw evil hello keep $(printf 'hello %.0s' $(seq 1 300)) ping resume ping)"
