@@ -931,6 +931,19 @@ rl_hub_pull(rl_hub *hub, const rl_device *dev, uint64_t cursor, uint32_t max, rl
 			e = RL_ECORRUPT;
 		if (e != RL_OK)
 			break;
+		/* After the first entry, room for a full answer at this entry's
+		 * size (within the bounds): the buffer then grows once instead of
+		 * doubling a dozen times, each a copy and fresh pages. A pull with
+		 * nothing to send reserves nothing. */
+		if (sent && count == 0 && entries.len > 0) {
+			uint64_t want = (uint64_t)entries.len *
+			                (max < RL_PULL_MAX_ENTRIES ? max : RL_PULL_MAX_ENTRIES);
+
+			if (want > RL_BATCH_MAX_BYTES + 64 * 1024)
+				want = RL_BATCH_MAX_BYTES + 64 * 1024;
+			if ((e = rl_buf_reserve(&entries, (size_t)want)) != RL_OK)
+				break;
+		}
 		count += sent;
 	}
 	if (e == RL_ENOTFOUND)
