@@ -478,6 +478,24 @@ apply_entries(rl_replica *rp, rl_txn *txn, rl_pull_entry *en, size_t n, rl_op *r
 	return e;
 }
 
+/* Commits the pull's open transaction (*txn, then NULL) and counts what it
+ * held as pulled. */
+static rl_err
+pull_commit(conn *c, rl_txn **txn, size_t *uncommitted, size_t *uncommitted_bytes)
+{
+	rl_err e = rl_store_commit(*txn);
+
+	*txn = NULL;
+	if (e != RL_OK)
+		return e;
+	c->p.pulled += *uncommitted;
+	c->st.pulled += *uncommitted;
+	*uncommitted = *uncommitted_bytes = 0;
+	if (c->o.progress)
+		c->o.progress(c->o.arg, &c->p);
+	return RL_OK;
+}
+
 /*
  * Pulls until the server has nothing more, two requests deep: as soon as an
  * answer is in, the request for what follows it goes out, and the answer is
@@ -517,17 +535,9 @@ pull_pipelined(conn *c)
 		/* The next answer is not in after a short wait: commit rather
 		 * than hold the store's write lock (local edits wait for it)
 		 * while waiting on the network. */
-		if (txn != NULL && !rl_net_ready(c->net, RL_SYNC_PULL_HOLD_MS)) {
-			e = rl_store_commit(txn);
-			txn = NULL;
-			if (e != RL_OK)
-				break;
-			c->p.pulled += uncommitted;
-			c->st.pulled += uncommitted;
-			uncommitted = uncommitted_bytes = 0;
-			if (c->o.progress)
-				c->o.progress(c->o.arg, &c->p);
-		}
+		if (txn != NULL && !rl_net_ready(c->net, RL_SYNC_PULL_HOLD_MS) &&
+		    (e = pull_commit(c, &txn, &uncommitted, &uncommitted_bytes)) != RL_OK)
+			break;
 		if ((e = conn_recv(c)) != RL_OK ||
 		    (e = rl_msg_pull_ok_decode(rl_buf_view(&c->body), &next, &more, c->en,
 		                               RL_PULL_MAX_ENTRIES, &n, c->pool,
@@ -557,28 +567,14 @@ pull_pipelined(conn *c)
 		cursor = next;
 		uncommitted += n;
 		uncommitted_bytes += c->body.len;
-		if (uncommitted >= RL_SYNC_PULL_COMMIT_OPS ||
-		    uncommitted_bytes >= RL_SYNC_PULL_COMMIT_BYTES || !more) {
-			e = rl_store_commit(txn);
-			txn = NULL;
-			if (e != RL_OK)
-				break;
-			c->p.pulled += uncommitted;
-			c->st.pulled += uncommitted;
-			uncommitted = uncommitted_bytes = 0;
-			if (c->o.progress)
-				c->o.progress(c->o.arg, &c->p);
-		}
+		if ((uncommitted >= RL_SYNC_PULL_COMMIT_OPS ||
+		     uncommitted_bytes >= RL_SYNC_PULL_COMMIT_BYTES || !more) &&
+		    (e = pull_commit(c, &txn, &uncommitted, &uncommitted_bytes)) != RL_OK)
+			break;
 	}
 	/* An error drops what was not committed: the next sync pulls it again. */
-	if (txn != NULL && e == RL_OK) {
-		e = rl_store_commit(txn);
-		txn = NULL;
-		if (e == RL_OK) {
-			c->p.pulled += uncommitted;
-			c->st.pulled += uncommitted;
-		}
-	}
+	if (txn != NULL && e == RL_OK)
+		e = pull_commit(c, &txn, &uncommitted, &uncommitted_bytes);
 	rl_store_abort(txn);
 	return e;
 }
