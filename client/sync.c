@@ -44,6 +44,19 @@ typedef struct rl_sync_conn {
 	bool outstanding; /* a request went out whose answer was not read */
 } conn;
 
+/* Frees the two push batches (rl_buf_fini wipes their plaintext). */
+static void
+push_buffers_free(conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		rl_buf_fini(&c->pb[i].ops);
+		free(c->pb[i].offs);
+		free(c->pb[i].views);
+		free(c->pb[i].ctrs);
+		memset(&c->pb[i], 0, sizeof(c->pb[i]));
+	}
+}
+
 static void
 conn_close(conn *c)
 {
@@ -58,13 +71,7 @@ conn_close(conn *c)
 	c->en = NULL;
 	c->run = NULL;
 	c->pool = NULL;
-	for (int i = 0; i < 2; i++) {
-		rl_buf_fini(&c->pb[i].ops);
-		free(c->pb[i].offs);
-		free(c->pb[i].views);
-		free(c->pb[i].ctrs);
-		memset(&c->pb[i], 0, sizeof(c->pb[i]));
-	}
+	push_buffers_free(c);
 }
 
 /* Reads the pinned server (url and key). RL_ENOSTORE if not enrolled. */
@@ -696,13 +703,7 @@ rl_sync_push_all(rl_sync_conn *c)
 		break;
 	}
 	/* The batch buffers (up to a few MiB) are not needed by the pull. */
-	for (int i = 0; i < 2; i++) {
-		rl_buf_fini(&c->pb[i].ops);
-		free(c->pb[i].offs);
-		free(c->pb[i].views);
-		free(c->pb[i].ctrs);
-		memset(&c->pb[i], 0, sizeof(c->pb[i]));
-	}
+	push_buffers_free(c);
 	return e;
 }
 
