@@ -320,9 +320,10 @@ generate(rl_replica *rp, size_t n, bool realistic)
 	return ops;
 }
 
-/* Sum of the outbox's change sizes (each change's msgpack encoding). */
+/* Calls fn on each pending outbox value of rp (the changes a push sends,
+ * as they are sent), in counter order. */
 static void
-outbox_bytes(rl_replica *rp, size_t *count, uint64_t *bytes)
+outbox_pending_each(rl_replica *rp, void (*fn)(void *arg, rl_bytes v), void *arg)
 {
 	uint8_t from[8];
 	uint64_t acked;
@@ -332,22 +333,43 @@ outbox_bytes(rl_replica *rp, size_t *count, uint64_t *bytes)
 	rl_buf v;
 	rl_err e;
 
-	*count = 0;
-	*bytes = 0;
 	rl_buf_init(&v);
 	if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) != RL_OK ||
 	    (e = rl_outbox_acked_txn(txn, &acked)) != RL_OK ||
 	    (e = rl_cursor_open(txn, RL_T_OUTBOX, &c)) != RL_OK)
 		die("outbox", e);
-	rl_put_be64(from, acked + 1); /* the pending entries */
+	rl_put_be64(from, acked + 1);
 	for (e = rl_cursor_seek(c, RL_BYTES(from, 8), &k, &v); e == RL_OK;
-	     e = rl_cursor_next(c, &k, &v)) {
-		(*count)++;
-		*bytes += v.len;
-	}
+	     e = rl_cursor_next(c, &k, &v))
+		fn(arg, rl_buf_view(&v));
 	rl_cursor_close(c);
 	rl_store_abort(txn);
 	rl_buf_fini(&v);
+}
+
+typedef struct outbox_sum {
+	size_t count;
+	uint64_t bytes;
+} outbox_sum;
+
+static void
+sum_one(void *arg, rl_bytes v)
+{
+	outbox_sum *sum = arg;
+
+	sum->count++;
+	sum->bytes += v.len;
+}
+
+/* Sum of the outbox's change sizes (each change's msgpack encoding). */
+static void
+outbox_bytes(rl_replica *rp, size_t *count, uint64_t *bytes)
+{
+	outbox_sum sum = { 0, 0 };
+
+	outbox_pending_each(rp, sum_one, &sum);
+	*count = sum.count;
+	*bytes = sum.bytes;
 }
 
 static int
@@ -572,53 +594,47 @@ commit_floor_ms(const char *dir)
 	return t[20];
 }
 
+typedef struct outbox_copy {
+	uint8_t **vals;
+	size_t *lens, n, cap;
+	uint64_t bytes;
+} outbox_copy;
+
+static void
+copy_one(void *arg, rl_bytes v)
+{
+	outbox_copy *oc = arg;
+
+	if (oc->n == oc->cap) {
+		oc->cap = oc->cap ? 2 * oc->cap : 65536;
+		oc->vals = realloc(oc->vals, oc->cap * sizeof(*oc->vals));
+		oc->lens = realloc(oc->lens, oc->cap * sizeof(*oc->lens));
+		if (oc->vals == NULL || oc->lens == NULL)
+			die("outbox", RL_ENOMEM);
+	}
+	if ((oc->vals[oc->n] = malloc(v.len ? v.len : 1)) == NULL)
+		die("outbox", RL_ENOMEM);
+	memcpy(oc->vals[oc->n], v.p, v.len);
+	oc->lens[oc->n++] = v.len;
+	oc->bytes += v.len;
+}
+
 /* The changes waiting in the stores' outboxes, their bytes as they are sent. */
 static size_t
 load_outboxes(const char **stores, int nstores, uint8_t ***vals, size_t **lens, uint64_t *bytes)
 {
-	size_t n = 0, cap = 0;
+	outbox_copy oc = { NULL, NULL, 0, 0, 0 };
 
-	*vals = NULL;
-	*lens = NULL;
-	*bytes = 0;
 	for (int s = 0; s < nstores; s++) {
 		rl_replica *rp = open_store(stores[s]);
-		rl_txn *txn;
-		rl_cursor *c;
-		rl_bytes k;
-		rl_buf v;
-		rl_err e;
 
-		uint8_t from[8];
-		uint64_t acked;
-
-		rl_buf_init(&v);
-		if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) != RL_OK ||
-		    (e = rl_outbox_acked_txn(txn, &acked)) != RL_OK ||
-		    (e = rl_cursor_open(txn, RL_T_OUTBOX, &c)) != RL_OK)
-			die("outbox", e);
-		rl_put_be64(from, acked + 1); /* the pending entries */
-		for (e = rl_cursor_seek(c, RL_BYTES(from, 8), &k, &v); e == RL_OK;
-		     e = rl_cursor_next(c, &k, &v)) {
-			if (n == cap) {
-				cap = cap ? 2 * cap : 65536;
-				*vals = realloc(*vals, cap * sizeof(**vals));
-				*lens = realloc(*lens, cap * sizeof(**lens));
-				if (*vals == NULL || *lens == NULL)
-					die("outbox", RL_ENOMEM);
-			}
-			if (((*vals)[n] = malloc(v.len ? v.len : 1)) == NULL)
-				die("outbox", RL_ENOMEM);
-			memcpy((*vals)[n], v.data, v.len);
-			(*lens)[n++] = v.len;
-			*bytes += v.len;
-		}
-		rl_cursor_close(c);
-		rl_store_abort(txn);
-		rl_buf_fini(&v);
+		outbox_pending_each(rp, copy_one, &oc);
 		rl_replica_close(rp);
 	}
-	return n;
+	*vals = oc.vals;
+	*lens = oc.lens;
+	*bytes = oc.bytes;
+	return oc.n;
 }
 
 static int

@@ -690,7 +690,7 @@ rl_hub_push(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t n
 	const rl_op **v = NULL;
 	rl_record *recs = NULL;
 	bool *kept = NULL;
-	size_t ngroups = 0, keep_ops = 0, i, g;
+	size_t ngroups = 0, keep_ops = 0, i, j, g;
 	rl_buf sits;
 	rl_err e = RL_OK;
 
@@ -710,10 +710,8 @@ rl_hub_push(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t n
 	}
 	/* The check, per situation, against its state as it stands: nothing is
 	 * written unless every situation passes. */
-	for (i = 0; i < n; i = i + 1, ngroups++) {
-		size_t j = i;
-
-		while (j + 1 < n && memcmp(v[j + 1]->sit, v[i]->sit, RL_SIT_BYTES) == 0)
+	for (i = 0, j = 0; i < n; i = j, ngroups++) {
+		while (j < n && memcmp(v[j]->sit, v[i]->sit, RL_SIT_BYTES) == 0)
 			j++;
 		if ((e = rl_state_load(txn, v[i]->sit, &recs[ngroups])) != RL_OK &&
 		    e != RL_ENOTFOUND) {
@@ -724,22 +722,17 @@ rl_hub_push(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t n
 			goto out;
 		}
 		e = RL_OK;
-		*refused = check_sit(dev, &recs[ngroups], &v[i], j - i + 1);
+		*refused = check_sit(dev, &recs[ngroups], &v[i], j - i);
 		if (*refused == RL_OK && keep_ops + recs[ngroups].nops <= PUSH_KEEP_OPS) {
 			keep_ops += recs[ngroups].nops;
 			kept[ngroups] = true;
 		} else
 			rl_record_fini(&recs[ngroups]);
-		if (*refused != RL_OK) {
-			ngroups++;
+		if (*refused != RL_OK)
 			goto out;
-		}
-		i = j;
 	}
 	/* The merge and the routing. */
-	for (i = 0, g = 0; i < n && e == RL_OK; g++) {
-		size_t j = i;
-
+	for (i = 0, j = 0, g = 0; i < n && e == RL_OK; i = j, g++) {
 		while (j < n && memcmp(v[j]->sit, v[i]->sit, RL_SIT_BYTES) == 0)
 			j++;
 		if (!kept[g] && (e = rl_state_load(txn, v[i]->sit, &recs[g])) != RL_OK &&
@@ -748,7 +741,6 @@ rl_hub_push(rl_hub *hub, rl_txn *txn, rl_device *dev, const rl_op *ops, size_t n
 		kept[g] = false; /* apply_sit consumes it */
 		if ((e = apply_sit(hub, txn, &v[i], j - i, &recs[g], applied)) == RL_OK)
 			e = rl_buf_append(&sits, v[i]->sit, RL_SIT_BYTES);
-		i = j;
 	}
 	if (e == RL_OK) {
 		dev->changes += *applied;

@@ -17,42 +17,7 @@
 #     changes it made (each applied exactly once);
 #   - a new hq device pulls every situation, every tag and every journal
 #     entry, and holds the same state hashes as the client.
-source "$(dirname "$0")/sync_lib.sh"
-
-PROXY="$TOOLS/proxy"
-[ -x "$PROXY" ] || fail "$PROXY not built (make)"
-
-# proxy_start ARGS...: a proxy to the server on port $PP (0: any); sets PP,
-# PROXY_PID; its stderr (the cuts) goes to $T/proxy.N.err.
-NPROXY=0
-proxy_start() {
-	local want="${PP:-0}" i
-	NPROXY=$((NPROXY + 1))
-	for i in $(seq 1 50); do
-		rm -f "$T/proxy.port"
-		"$PROXY" --target "127.0.0.1:$PORT" --listen "$want" --port-file "$T/proxy.port" "$@" \
-			>/dev/null 2>"$T/proxy.$NPROXY.err" &
-		PROXY_PID=$!
-		for _ in $(seq 1 200); do
-			[ -s "$T/proxy.port" ] && break
-			kill -0 "$PROXY_PID" 2>/dev/null || break
-			sleep 0.01
-		done
-		if [ -s "$T/proxy.port" ]; then
-			PP="$(cat "$T/proxy.port")"
-			bg_track "$PROXY_PID"
-			return 0
-		fi
-		wait "$PROXY_PID" 2>/dev/null || true
-		sleep 0.1 # the port may linger a moment after the last proxy
-	done
-	fail "cannot start the proxy on port $want: $(cat "$T/proxy.$NPROXY.err")"
-}
-
-proxy_stop() {
-	kill "$PROXY_PID" 2>/dev/null || true
-	wait "$PROXY_PID" 2>/dev/null || true
-}
+source "$(dirname "$0")/fault_lib.sh" # proxy_start, proxy_stop
 
 NSIT=0
 NTAGS=0
@@ -115,8 +80,8 @@ for spec in "${CUTS[@]}"; do
 	run c sync
 	proxy_stop
 	after="$(pending_of c)"
-	echo "[$spec] sync exit $RC, outbox $now -> $after; $(grep -c 'cut:' "$T/proxy.$NPROXY.err") cut(s)${ERR:+: $ERR}"
-	grep -q "cut:" "$T/proxy.$NPROXY.err" || fail "[$spec] the proxy cut nothing: $(cat "$T/proxy.$NPROXY.err")"
+	echo "[$spec] sync exit $RC, outbox $now -> $after; $(grep -c 'cut:' "$PROXY_ERR") cut(s)${ERR:+: $ERR}"
+	grep -q "cut:" "$PROXY_ERR" || fail "[$spec] the proxy cut nothing: $(cat "$PROXY_ERR")"
 	ok
 	[ "$after" -le "$now" ] || fail "[$spec] outbox grew from $now to $after"
 	ok

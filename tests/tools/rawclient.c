@@ -363,17 +363,18 @@ out:
 	rl_buf_fini(&resp);
 }
 
+/* Sends an encoded PUSH (encoded: the encoding succeeded) and prints the
+ * answer, then the situation's line. Frees req. */
 static void
-step_push(raw *r, const char *step, const rl_op *ops, size_t n, const char *sit_hex)
+push_send_report(raw *r, const char *step, bool encoded, rl_buf *req, const char *sit_hex)
 {
 	uint64_t applied, upto;
-	rl_buf req, body;
+	rl_buf body;
 
-	rl_buf_init(&req);
 	rl_buf_init(&body);
-	if (rl_msg_push_encode(ops, n, &req) != RL_OK) {
+	if (!encoded) {
 		printf("%s error local-encode\n", step);
-	} else if (raw_call(r, step, rl_buf_view(&req), &body)) {
+	} else if (raw_call(r, step, rl_buf_view(req), &body)) {
 		if (rl_msg_push_ok_decode(rl_buf_view(&body), &applied, &upto) != RL_OK)
 			printf("%s error badbody\n", step);
 		else
@@ -382,8 +383,17 @@ step_push(raw *r, const char *step, const rl_op *ops, size_t n, const char *sit_
 	}
 	/* A refusal's line is printed by raw_call; the situation follows it. */
 	printf("%s sit %s\n", step, sit_hex);
-	rl_buf_fini(&req);
+	rl_buf_fini(req);
 	rl_buf_fini(&body);
+}
+
+static void
+step_push(raw *r, const char *step, const rl_op *ops, size_t n, const char *sit_hex)
+{
+	rl_buf req;
+
+	rl_buf_init(&req);
+	push_send_report(r, step, rl_msg_push_encode(ops, n, &req) == RL_OK, &req, sit_hex);
 }
 
 static void
@@ -612,30 +622,17 @@ step_wait(const char *path)
 static void
 step_push_any(raw *r, const char *step, const rl_op *ops, size_t n, const char *sit_hex)
 {
-	uint64_t applied, upto;
-	rl_buf req, body;
+	rl_buf req;
 	rl_mpw w;
 
 	rl_buf_init(&req);
-	rl_buf_init(&body);
 	rl_mpw_init(&w, &req);
 	rl_mpw_array(&w, 2);
 	rl_mpw_uint(&w, RL_MSG_PUSH);
 	rl_mpw_array(&w, (uint32_t)n);
 	for (size_t i = 0; i < n; i++)
 		rl_op_encode(&w, &ops[i], true);
-	if (rl_mpw_err(&w) != RL_OK) {
-		printf("%s error local-encode\n", step);
-	} else if (raw_call(r, step, rl_buf_view(&req), &body)) {
-		if (rl_msg_push_ok_decode(rl_buf_view(&body), &applied, &upto) != RL_OK)
-			printf("%s error badbody\n", step);
-		else
-			printf("%s ok applied=%llu upto=%llu sit=%s\n", step, (unsigned long long)applied,
-			       (unsigned long long)upto, sit_hex);
-	}
-	printf("%s sit %s\n", step, sit_hex);
-	rl_buf_fini(&req);
-	rl_buf_fini(&body);
+	push_send_report(r, step, rl_mpw_err(&w) == RL_OK, &req, sit_hex);
 }
 
 static int
