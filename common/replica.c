@@ -561,12 +561,12 @@ sit_idx_cmp(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* Deletes the outbox entries of an erased situation, pending or
- * acknowledged, but the erase itself: their content must go. */
 static rl_err outbox_kept(rl_txn *txn, uint64_t *acked, uint64_t *kept);
 
+/* Deletes the outbox entries of an erased situation, pending or
+ * acknowledged, but the erase itself: their content must go. */
 static rl_err
-table_purge_sit(rl_txn *txn, rl_table t, const uint8_t sit[RL_SIT_BYTES])
+outbox_purge_sit(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES])
 {
 	uint64_t acked, kept, dropped = 0;
 	rl_cursor *c;
@@ -576,7 +576,7 @@ table_purge_sit(rl_txn *txn, rl_table t, const uint8_t sit[RL_SIT_BYTES])
 
 	if ((e = outbox_kept(txn, &acked, &kept)) != RL_OK)
 		return e;
-	if ((e = rl_cursor_open(txn, t, &c)) != RL_OK)
+	if ((e = rl_cursor_open(txn, RL_T_OUTBOX, &c)) != RL_OK)
 		return e;
 	rl_buf_init(&v);
 	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
@@ -617,11 +617,6 @@ table_purge_sit(rl_txn *txn, rl_table t, const uint8_t sit[RL_SIT_BYTES])
 	return rl_meta_put_u64(txn, "acked_n", dropped > kept ? 0 : kept - dropped);
 }
 
-static rl_err
-outbox_purge_sit(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES])
-{
-	return table_purge_sit(txn, RL_T_OUTBOX, sit);
-}
 
 rl_err
 rl_replica_apply_txn(rl_replica *rp, rl_txn *txn, const rl_op *ops, size_t n, size_t *napplied)
