@@ -188,8 +188,6 @@ static sess_slot *sess_find(srv *s, const uint8_t id[RL_SESSION_ID_BYTES]);
 static void sess_drop(sess_slot *slot);
 
 /* Seals body for the session of j and answers; a vanished session gets a
- * plaintext session error. */
-/* Seals body for the session of j and answers; a vanished session gets a
  * plaintext session error. With close, the session is dropped before the
  * answer leaves, so the client's next request cannot find it. */
 static void
@@ -691,8 +689,11 @@ on_request(void *arg, rl_net_req *req, rl_bytes msg)
 	srv *s = arg;
 	job *j;
 
-	if (s->stopping || msg.len == 0 || msg.len > RL_MSG_MAX_BYTES ||
-	    (j = job_new(JOB_NET)) == NULL) {
+	if (msg.len == 0 || msg.len > RL_MSG_MAX_BYTES) {
+		reply_plain_error(req, RL_EPROTO, "trame invalide");
+		return;
+	}
+	if (s->stopping || (j = job_new(JOB_NET)) == NULL) {
 		reply_plain_error(req, RL_EBUSY, "serveur occupé");
 		return;
 	}

@@ -7,7 +7,8 @@
 #   1. oversized batches: more than 16,384 operations (error 9, toobig), a
 #      value over 64 KiB (error 1), a frame over the 8 MiB limit (the
 #      connection is dropped before it is read; the session then refuses the
-#      next counter): nothing stored, the session or the server goes on;
+#      next counter), an empty frame (error proto): nothing stored, the
+#      session or the server goes on;
 #   2. an operation id used again with another content: with the same
 #      clock it changes nothing (applied=0, the first content stands); with
 #      another clock it is a second, distinct change kept beside the first
@@ -77,6 +78,9 @@ out="$(raw evil hello bulk:A1:16385:10 ping)"
 assert_match "$out" "^bulk error toobig$" "16,391 operations in one push: error 9 (toobig)"
 assert_match "$out" "^ping ok$" "the session goes on after the refusal"
 not_on_hq "$(sit_in "$out" bulk)" "push over 16,384 operations"
+out="$(raw evil garbage:0 hello ping)"
+assert_match "$out" "^garbage error proto plain$" "an empty frame: error proto (malformed), not busy"
+assert_match "$out" "^ping ok$" "a session opens after the empty frame"
 out="$(raw evil hello bulk:A1:1:70000 ping)"
 assert_match "$out" "^bulk error proto$" "a 70,000-byte journal entry: refused"
 assert_match "$out" "^ping ok$" "the session goes on"
