@@ -519,10 +519,8 @@ check_sit(const rl_device *dev, const rl_record *rec, const rl_op **v, size_t n)
 			return RL_EPERM;
 		return RL_OK;
 	}
-	if (foreign)
-		return RL_EPERM; /* no owner yet, and another device started it */
-	/* A situation being opened by this device (a change-set may cut it in
-	 * two): its first antenna value, when it comes, must be the device's
+	/* No owner yet: a situation being opened (a change-set may cut it in
+	 * two). Its first antenna value, when it comes, must be the device's
 	 * own antenna unless the device is hq; a later one in the same set may
 	 * reassign it. */
 	{
@@ -535,6 +533,12 @@ check_sit(const rl_device *dev, const rl_record *rec, const rl_op **v, size_t n)
 		if (first != NULL && dev->role != RL_ROLE_HQ &&
 		    (first->value.len != strlen(dev->antenna) ||
 		     memcmp(first->value.p, dev->antenna, first->value.len) != 0))
+			return RL_EPERM;
+		/* Another device's changes and no owner: only the opening joins
+		 * them. After a server restore, a device of the antenna a new
+		 * situation was handed to may resend its late writes before the
+		 * device that opened it resends the opening. */
+		if (foreign && first == NULL)
 			return RL_EPERM;
 	}
 	return RL_OK;

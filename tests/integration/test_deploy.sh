@@ -253,6 +253,14 @@ for name in marseille-nord martigues arles portable-nord accueil-siege; do
 	d "$name" tag "$s" +addiction >/dev/null
 done
 d martigues new --kind coordination --date 2025-07-02 --problem soins_somatiques >/dev/null
+# Opened by Martigues after the backup and handed to Arles, which writes to
+# it: after the restore Arles resends its entry before Martigues resends the
+# opening (step 4), and both must be taken.
+LATE="$(d martigues new --kind orientation --date 2025-07-02 --problem logement)"
+d martigues assign "$LATE" ARLES >/dev/null
+d martigues sync >/dev/null
+d arles sync >/dev/null
+d arles log "$LATE" --type vad --date 2025-07-04 "visite d'Arles sur la situation transmise" >/dev/null
 d marseille-sud alert "${SITS[2]}" --due 2025-07-15 "RDV CMP après la sauvegarde" >/dev/null
 d aubagne set "${SITS[4]}" commune=Aubagne >/dev/null
 # A device enrolled after the backup, and a revocation after it.
@@ -323,8 +331,11 @@ d portable-ciotat enroll --server "$URL" --token "$tok" >/dev/null
 dev salon sync
 assert_eq "$RC" 1 "the device revoked after the backup is revoked again"
 assert_match "$ERR" "révoqué" "revocation message"
+# Arles first: its late entry on LATE comes back before Martigues' opening.
+BACK=(arles)
+for name in "${ALL[@]}"; do [ "$name" = arles ] || BACK+=("$name"); done
 for pass in 1 2; do
-	for name in "${ALL[@]}"; do
+	for name in "${BACK[@]}"; do
 		[ "$name" = salon ] && continue
 		dev "$name" sync
 		[ "$RC" -eq 0 ] || fail "sync of $name after the restore: $ERR"
@@ -363,4 +374,6 @@ assert_match "$(d controle show "${SITS[12]}")" "visite de arles après la sauve
 	"a change the backup missed is back"
 assert_match "$(d controle show "${SITS[6]}")" "visite du nouveau portable" \
 	"the re-enrolled device's change is back"
+assert_eq "$(d controle show "$LATE" --json | jq -r '[.antenna, (.journal[].text | select(test("Arles")))] | join(",")')" \
+	"ARLES,visite d'Arles sur la situation transmise" "a situation opened and handed on after the backup is back whole"
 done_ok
