@@ -5,7 +5,8 @@
 #                         PROXY_PID, PROXY_ERR (its stderr: cuts, stats)
 #   proxy_stop            SIGTERM, wait: the stats line is in $PROXY_ERR
 #   proxy_stat NAME       a counter of the proxy's last stats line
-#   made_of CLIENT        changes the client wrote and holds (outbox + sent)
+#   made_of CLIENT        changes the client wrote and holds (its outbox,
+#                         pending and acknowledged)
 #   sanitized             true when the programs are built with ASan (make
 #                         asan): memory figures are then the sanitizer's
 #   check_exactly_once CLIENT...
@@ -13,7 +14,7 @@
 #
 # The two checks take the whole list of clients of the test; one of them
 # must be "hq" (an hq-role client that has synced last), and ANT[client]
-# must give each client's antenna ("" for hq).
+# (sync_lib.sh) must give each client's antenna ("" for hq).
 source "$(dirname "${BASH_SOURCE[0]}")/sync_lib.sh"
 
 PROXY="$TOOLS/proxy"
@@ -22,7 +23,6 @@ RAW="$TOOLS/rawclient"
 for b in "$PROXY" "$STAT" "$RAW"; do
 	[ -x "$b" ] || fail "$b not built (make)"
 done
-declare -A ANT
 
 NPROXY=0
 proxy_start() {
@@ -75,8 +75,8 @@ made_of() {
 
 # Every change any client wrote is on the server exactly once:
 #   - every outbox is empty;
-#   - for each client, the changes it wrote and still holds (outbox + sent,
-#     storestat) equal the changes of its own in its state (export-changes)
+#   - for each client, the changes it wrote and still holds (its outbox,
+#     pending and acknowledged: storestat) equal the changes of its own in its state (export-changes)
 #     and the server's count for it (`devices --json` "changes", which
 #     counts the changes that altered a state, so never a duplicate);
 #   - the hq client holds, per author, exactly that many changes;

@@ -182,6 +182,21 @@ mkclient() {
 	r "$1" enroll --server "$URL" --token "$tok" >/dev/null
 }
 
+# mknetwork: DESIGN.md's network on the running server: antennas a1..a7
+# (A1..A7), m1 a mobile of A1, hq an hq workstation. ANT[client] receives
+# each client's antenna ("" for hq).
+declare -A ANT
+mknetwork() {
+	for k in 1 2 3 4 5 6 7; do
+		mkclient "a$k" "A$k" antenna
+		ANT[a$k]="A$k"
+	done
+	mkclient m1 A1 mobile
+	ANT[m1]=A1
+	mkclient hq SIEGE hq
+	ANT[hq]=""
+}
+
 # The device id (hex) of client NAME.
 device_of() {
 	"$RELAIS" --store "$T/$1" status --json | jq -r .device

@@ -42,14 +42,7 @@ ONESHOT=(a5 a6 a7 hq)
 
 server_init
 server_start
-for k in 1 2 3 4 5 6 7; do
-	mkclient "a$k" "A$k" antenna
-	ANT[a$k]="A$k"
-done
-mkclient m1 A1 mobile
-ANT[m1]=A1
-mkclient hq SIEGE hq
-ANT[hq]=""
+mknetwork
 
 # Per segment (at most 600 bytes): about 1 in 22 gets a fault.
 proxy_start --seed "$SEED" --segment 600 --quiet --stats-file "$T/proxy.stats" \

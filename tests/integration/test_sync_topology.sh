@@ -34,7 +34,6 @@ FAIL_NOTE="replay with RELAIS_TEST_SEED=$SEED"
 
 ANTENNAS=(A1 A2 A3 A4 A5 A6 A7)
 CLIENTS=(a1 a2 a3 a4 a5 a6 a7 m1 hq)
-declare -A ANT       # client -> antenna ("" for hq)
 declare -A OWNER     # situation -> expected antenna
 declare -A JOURNAL   # situation -> expected journal entry ids (space separated)
 declare -A ERASED    # situation -> 1
@@ -171,14 +170,7 @@ sync_all_twice() {
 # ---- the network
 server_init
 server_start
-for k in 1 2 3 4 5 6 7; do
-	mkclient "a$k" "A$k" antenna
-	ANT[a$k]="A$k"
-done
-mkclient m1 A1 mobile
-ANT[m1]=A1
-mkclient hq SIEGE hq
-ANT[hq]=""
+mknetwork
 for c in "${CLIENTS[@]}"; do
 	DEV[$c]="$(device_of "$c")"
 done
