@@ -302,12 +302,14 @@ assert_match "$out" "^new ok applied=7 " "operations 30 min ahead accepted (with
 mkclient clk A1 antenna
 S_CLK="$(r clk new --kind coordination --initials CK)"
 r clk sync >/dev/null
-before="$(r clk export-changes - | sha256sum)"
+# (binary: hashed straight from the pipe, never through a shell variable)
+changes_hash() { "$RELAIS" --store "$T/clk" export-changes - | sha256sum; }
+before="$(changes_hash)"
 "$RAW" changes-file "$T/future.changes" A1 7200000 >/dev/null
 run clk import-changes "$T/future.changes"
 assert_eq "$RC" 1 "a change file stamped 2 h ahead is refused"
 assert_match "$ERR" "heure dans le futur" "the refusal says why"
-assert_eq "$(r clk export-changes - | sha256sum)" "$before" "store unchanged by the refused file"
+assert_eq "$(changes_hash)" "$before" "store unchanged by the refused file"
 r clk set "$S_CLK" age=41 >/dev/null
 r clk sync >/dev/null
 hq_sync
