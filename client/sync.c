@@ -723,6 +723,15 @@ rl_sync_ping_conn(rl_sync_conn *c)
 	return e == RL_OK ? conn_call(c) : e;
 }
 
+/* The server refused a change-set for what it holds (a sealed answer: the
+ * session goes on), not for the link or the device. */
+static bool
+push_refused(rl_err e)
+{
+	return e == RL_EPERM || e == RL_ECLOCK || e == RL_ETOOBIG || e == RL_EFULL ||
+	       e == RL_EPROTO;
+}
+
 rl_err
 rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats)
 {
@@ -738,9 +747,18 @@ rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool connected = false;
 
-		if ((e = rl_sync_connect(rp, o, &c)) == RL_OK && (connected = true) &&
-		    (e = rl_sync_push_all(c)) == RL_OK && (e = rl_sync_pull_all(c)) == RL_OK)
-			e = mark_end(rp, rl_wall_ms(), false);
+		if ((e = rl_sync_connect(rp, o, &c)) == RL_OK) {
+			connected = true;
+			if ((e = rl_sync_push_all(c)) == RL_OK) {
+				if ((e = rl_sync_pull_all(c)) == RL_OK)
+					e = mark_end(rp, rl_wall_ms(), false);
+			} else if (push_refused(e)) {
+				/* The refused change-set waits in the outbox, and
+				 * what the others wrote still comes in; the
+				 * refusal is the answer, whatever the pull gives. */
+				(void)rl_sync_pull_all(c);
+			}
+		}
 		if (c != NULL) {
 			const rl_sync_stats *st = &c->st;
 

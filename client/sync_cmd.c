@@ -196,6 +196,9 @@ rl_cmd_sync(rl_cli *cli)
 	if (o.progress && (st.pushed || st.pulled))
 		fputc('\n', stderr);
 	rl_replica_close(rp);
+	if (e != RL_OK && (st.pushed || st.pulled))
+		printf("synchronisation partielle : %zu changements envoyés, %zu reçus\n", st.pushed,
+		       st.pulled);
 	if (e != RL_OK)
 		return rl_cli_fail("synchronisation incomplète : %s ; les changements non envoyés "
 		                   "restent en attente",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A device whose clock runs hours ahead: the server refuses its changes
 # (they would win every later conflict), `relais sync` and `relais status`
-# say the clock is wrong, the outbox is kept; once the clock is right again
+# say the clock is wrong, the outbox is kept (what the others write still
+# comes in: the pull goes on after the refusal); once the clock is right again
 # the refused changes are restamped and accepted, and nothing is lost.
 # The wrong clock is made with libfaketime (Debian package faketime).
 source "$(dirname "$0")/sync_lib.sh"
@@ -40,7 +41,22 @@ assert_eq "$(printf '%s' "$OUT" | jq -r '.clock_error // empty')" true "status -
 
 # Meanwhile the other device writes the same field, with a right clock.
 r good set "$S" commune=Salon >/dev/null
+r good log "$S" --type appel "appel pendant l'erreur d'horloge" >/dev/null
 r good sync >/dev/null
+
+# A refused push does not stop the pull: the wrong clock's device still
+# receives what the others wrote; its own change waits.
+set +e
+OUT=$(faketime -f '+3h' "$RELAIS" --store "$T/fast" sync 2>&1)
+RC=$?
+set -e
+assert_eq "$RC" 1 "sync still fails while the clock is wrong"
+assert_match "$OUT" "horloge" "and names the clock"
+assert_match "$OUT" "synchronisation partielle : 0 changements envoyés, [1-9][0-9]* reçus" \
+	"it says what came in all the same"
+assert_eq "$(pending_of fast)" 1 "the refused change still waits"
+assert_match "$(r fast show "$S" --json | jq -r '.journal[].text')" "appel pendant l'erreur d'horloge" \
+	"the other device's entry reached it despite the refusal"
 
 # Clock fixed: the change is restamped and accepted, nothing lost.
 r fast sync >/dev/null
