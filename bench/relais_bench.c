@@ -124,8 +124,10 @@ gen_situation(rl_edit *ed, const char *antenna, bool realistic)
 	unsigned np;
 
 	rl_date_format(ymd, date);
-	ops += rl_edit_reg(ed, NULL, RL_F_KIND, S(rnd(0, 2) ? "coordination" : "orientation")) == 0;
+	/* The antenna first, as `relais new` writes it (the server takes a
+	 * situation it does not hold only from a change-set carrying it). */
 	ops += rl_edit_reg(ed, NULL, RL_F_ANTENNA, S(antenna)) == 0;
+	ops += rl_edit_reg(ed, NULL, RL_F_KIND, S(rnd(0, 2) ? "coordination" : "orientation")) == 0;
 	ops += rl_edit_reg(ed, NULL, RL_F_OPENED, S(date)) == 0;
 	ops += rl_edit_reg(ed, NULL, RL_F_STATUS, S("open")) == 0;
 	ops += rl_edit_reg(ed, NULL, RL_F_CONSENT, S(rnd(0, 1) ? "oui" : "en_attente")) == 0;

@@ -184,9 +184,12 @@ rl_cmd_new(rl_cli *cli)
 	rl_date_format(ymd, opened);
 	if ((rc = edit_start(cli, NULL, &x)) != 0)
 		return rc;
-	if ((rc = put_field(&x, NULL, RL_F_KIND, kind)) != 0 ||
-	    (rc = put_field(&x, NULL, RL_F_ANTENNA,
+	/* The antenna first: the server takes a situation it does not hold
+	 * only from a change-set carrying its antenna, and the outbox is
+	 * pushed in order, so a batch boundary never falls before it. */
+	if ((rc = put_field(&x, NULL, RL_F_ANTENNA,
 	                    antenna ? antenna : rl_replica_antenna(x.rp))) != 0 ||
+	    (rc = put_field(&x, NULL, RL_F_KIND, kind)) != 0 ||
 	    (rc = put_field(&x, NULL, RL_F_OPENED, opened)) != 0 ||
 	    (rc = put_field(&x, NULL, RL_F_STATUS, "open")) != 0 ||
 	    (rc = put_field(&x, NULL, RL_F_CONSENT, consent ? consent : "en_attente")) != 0)

@@ -42,6 +42,7 @@ typedef struct rl_sync_conn {
 		size_t n;
 	} pb[2];
 	bool outstanding; /* a request went out whose answer was not read */
+	bool refused;     /* the last answer was a sealed ERROR (session kept) */
 } conn;
 
 /* Frees the two push batches (rl_buf_fini wipes their plaintext). */
@@ -241,6 +242,7 @@ conn_recv(conn *c)
 	if (e != RL_OK)
 		return e; /* still outstanding: the session is unusable */
 	c->outstanding = false;
+	c->refused = false;
 	c->st.bytes_recv += c->resp.len;
 	if (c->resp.len > 0 && c->resp.data[0] == RL_FRAME_ERROR) {
 		if (rl_frame_parse_error(rl_buf_view(&c->resp), &code, &text) != RL_OK)
@@ -254,6 +256,7 @@ conn_recv(conn *c)
 	if (type == RL_MSG_ERROR) {
 		if (rl_msg_error_decode(rl_buf_view(&c->body), &code, &text) != RL_OK)
 			return RL_EPROTO;
+		c->refused = true;
 		return rl_wire_err(code);
 	}
 	return RL_OK;
@@ -723,13 +726,13 @@ rl_sync_ping_conn(rl_sync_conn *c)
 	return e == RL_OK ? conn_call(c) : e;
 }
 
-/* The server refused a change-set for what it holds (a sealed answer: the
- * session goes on), not for the link or the device. */
+/* The server refused a change-set for what it holds, in a sealed answer
+ * that keeps the session: not for the link, the device or the session. */
 static bool
-push_refused(rl_err e)
+push_refused(const conn *c, rl_err e)
 {
-	return e == RL_EPERM || e == RL_ECLOCK || e == RL_ETOOBIG || e == RL_EFULL ||
-	       e == RL_EPROTO;
+	return c->refused && (e == RL_EPERM || e == RL_ECLOCK || e == RL_ETOOBIG ||
+	                      e == RL_EFULL || e == RL_EPROTO);
 }
 
 rl_err
@@ -752,11 +755,15 @@ rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats)
 			if ((e = rl_sync_push_all(c)) == RL_OK) {
 				if ((e = rl_sync_pull_all(c)) == RL_OK)
 					e = mark_end(rp, rl_wall_ms(), false);
-			} else if (push_refused(e)) {
+			} else if (push_refused(c, e)) {
 				/* The refused change-set waits in the outbox, and
-				 * what the others wrote still comes in; the
-				 * refusal is the answer, whatever the pull gives. */
-				(void)rl_sync_pull_all(c);
+				 * what the others wrote still comes in. The
+				 * refusal is the answer, unless the pull learns
+				 * that the device itself is refused. */
+				rl_err ep = rl_sync_pull_all(c);
+
+				if (ep == RL_EREVOKED || ep == RL_ENOTFOUND)
+					e = ep;
 			}
 		}
 		if (c != NULL) {

@@ -196,6 +196,10 @@ rl_cmd_sync(rl_cli *cli)
 	if (o.progress && (st.pushed || st.pulled))
 		fputc('\n', stderr);
 	rl_replica_close(rp);
+	if (st.server_restored)
+		fprintf(stderr, "relais: le serveur a été restauré depuis une sauvegarde : %zu "
+		                "changements de cet appareil %s\n",
+		        st.requeued, e == RL_OK ? "lui ont été renvoyés" : "lui seront renvoyés");
 	if (e != RL_OK && (st.pushed || st.pulled))
 		printf("synchronisation partielle : %zu changements envoyés, %zu reçus\n", st.pushed,
 		       st.pulled);
@@ -203,10 +207,6 @@ rl_cmd_sync(rl_cli *cli)
 		return rl_cli_fail("synchronisation incomplète : %s ; les changements non envoyés "
 		                   "restent en attente",
 		                   sync_reason(e));
-	if (st.server_restored)
-		fprintf(stderr, "relais: le serveur a été restauré depuis une sauvegarde : %zu "
-		                "changements de cet appareil lui ont été renvoyés\n",
-		        st.requeued);
 	printf("synchronisé : %zu changements envoyés, %zu reçus\n", st.pushed, st.pulled);
 	if (st.skew_ms > 5 * 60 * 1000 || st.skew_ms < -5 * 60 * 1000)
 		fprintf(stderr, "relais: attention, l'horloge de cet appareil diffère de %lld s de "

@@ -491,6 +491,16 @@ check_ops(rl_hub *hub, const rl_device *dev, const rl_op *ops, size_t n, uint64_
 	return RL_OK;
 }
 
+/* Whether id names one of the n changes v (all of one situation). */
+static bool
+ops_have(const rl_op **v, size_t n, const rl_opid *id)
+{
+	for (size_t k = 0; k < n; k++)
+		if (rl_opid_cmp(&v[k]->id, id) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Whether dev may write the situation's n changes v (sorted by situation,
  * all of one situation) given its state rec as it stands: RL_EPERM when
@@ -500,15 +510,13 @@ static rl_err
 check_sit(const rl_device *dev, const rl_record *rec, const rl_op **v, size_t n)
 {
 	char owner[RL_ANTENNA_MAX + 1];
-	bool foreign = false;
+	const rl_op *first = NULL;
 
 	record_antenna(rec, owner);
 	/* A change-set that would overflow a record is refused alone, here,
 	 * rather than failing the whole commit group later. */
 	if (rec->nops + n > RL_MAX_RECORD_OPS)
 		return RL_ETOOBIG;
-	for (size_t k = 0; k < rec->nops && !foreign; k++)
-		foreign = memcmp(rec->ops[k]->id.dev, dev->pk, RL_DEV_BYTES) != 0;
 	if (rec->erased)
 		return RL_OK; /* late changes to an erased situation: accepted, dropped */
 	if (owner[0] != '\0') {
@@ -519,28 +527,34 @@ check_sit(const rl_device *dev, const rl_record *rec, const rl_op **v, size_t n)
 			return RL_EPERM;
 		return RL_OK;
 	}
-	/* No owner yet: a situation being opened (a change-set may cut it in
-	 * two). Its first antenna value, when it comes, must be the device's
-	 * own antenna unless the device is hq; a later one in the same set may
-	 * reassign it. */
-	{
-		const rl_op *first = NULL;
-
-		for (size_t k = 0; k < n; k++)
-			if (v[k]->kind == RL_OP_REG && v[k]->field == RL_F_ANTENNA &&
-			    (first == NULL || rl_op_cmp(v[k], first) < 0))
-				first = v[k];
-		if (first != NULL && dev->role != RL_ROLE_HQ &&
-		    (first->value.len != strlen(dev->antenna) ||
-		     memcmp(first->value.p, dev->antenna, first->value.len) != 0))
-			return RL_EPERM;
-		/* Another device's changes and no owner: only the opening joins
-		 * them. After a server restore, a device of the antenna a new
-		 * situation was handed to may resend its late writes before the
-		 * device that opened it resends the opening. */
-		if (foreign && first == NULL)
-			return RL_EPERM;
+	/*
+	 * No owner: only the opening may write, so that no state ever exists
+	 * without an owner (feeds route by owner). The client writes a new
+	 * situation's antenna first, so the first change-set that carries the
+	 * situation carries it. Its first antenna value must be the device's
+	 * own antenna unless the device is hq (a later one in the same set may
+	 * reassign it), and it may supersede only changes the server holds or
+	 * the set carries: a reassignment resent after a server restore, before
+	 * the opening it supersedes, waits for it. Other devices' writes wait
+	 * likewise (the client still pulls meanwhile). An erasure needs no
+	 * opening: a situation erased before it was ever pushed leaves only
+	 * its tombstone in the device's outbox.
+	 */
+	for (size_t k = 0; k < n; k++) {
+		if (v[k]->kind == RL_OP_ERASE)
+			return RL_OK;
+		if (v[k]->kind == RL_OP_REG && v[k]->field == RL_F_ANTENNA &&
+		    (first == NULL || rl_op_cmp(v[k], first) < 0))
+			first = v[k];
 	}
+	if (first == NULL)
+		return RL_EPERM;
+	if (dev->role != RL_ROLE_HQ && (first->value.len != strlen(dev->antenna) ||
+	                                memcmp(first->value.p, dev->antenna, first->value.len) != 0))
+		return RL_EPERM;
+	for (uint32_t r = 0; r < first->nrefs; r++)
+		if (rl_record_find(rec, &first->refs[r]) == NULL && !ops_have(v, n, &first->refs[r]))
+			return RL_EPERM;
 	return RL_OK;
 }
 

@@ -505,7 +505,11 @@ handle_sealed(srv *s, job *j)
 
 	/* Revocation takes effect on the next request of an open session. */
 	if ((e = device_load(s, j->dev.pk, &j->dev)) != RL_OK) {
-		reply_sealed_error_close(s, j, e == RL_EREVOKED ? e : RL_EPERM, true);
+		/* Revoked, gone from the registry (unknown device), or the
+		 * registry unreadable (internal): never a scope refusal, which
+		 * the client takes as one change-set refused. */
+		reply_sealed_error_close(s, j,
+		                         e == RL_EREVOKED || e == RL_ENOTFOUND ? e : RL_EIO, true);
 		return false;
 	}
 	if (rl_msg_type(rl_buf_view(&j->body), &type) != RL_OK) {

@@ -254,13 +254,17 @@ for name in marseille-nord martigues arles portable-nord accueil-siege; do
 done
 d martigues new --kind coordination --date 2025-07-02 --problem soins_somatiques >/dev/null
 # Opened by Martigues after the backup and handed to Arles, which writes to
-# it: after the restore Arles resends its entry before Martigues resends the
-# opening (step 4), and both must be taken.
+# it; HQ then hands it on to Aubagne. After the restore Arles and HQ resend
+# before Martigues resends the opening (step 4): the server holds back what
+# would precede the opening, and takes it all once the opening is in.
 LATE="$(d martigues new --kind orientation --date 2025-07-02 --problem logement)"
 d martigues assign "$LATE" ARLES >/dev/null
 d martigues sync >/dev/null
 d arles sync >/dev/null
 d arles log "$LATE" --type vad --date 2025-07-04 "visite d'Arles sur la situation transmise" >/dev/null
+d arles sync >/dev/null
+d accueil-siege sync >/dev/null
+d accueil-siege assign "$LATE" AUBAGNE >/dev/null
 d marseille-sud alert "${SITS[2]}" --due 2025-07-15 "RDV CMP après la sauvegarde" >/dev/null
 d aubagne set "${SITS[4]}" commune=Aubagne >/dev/null
 # A device enrolled after the backup, and a revocation after it.
@@ -331,14 +335,24 @@ d portable-ciotat enroll --server "$URL" --token "$tok" >/dev/null
 dev salon sync
 assert_eq "$RC" 1 "the device revoked after the backup is revoked again"
 assert_match "$ERR" "révoqué" "revocation message"
-# Arles first: its late entry on LATE comes back before Martigues' opening.
-BACK=(arles)
-for name in "${ALL[@]}"; do [ "$name" = arles ] || BACK+=("$name"); done
-for pass in 1 2; do
+# Arles and HQ first: their writes to LATE come back before Martigues'
+# opening. Held back on the first pass (they still pull), taken on the second;
+# the third brings everyone the handovers the second pass let in.
+BACK=(arles accueil-siege)
+for name in "${ALL[@]}"; do [ "$name" = arles ] || [ "$name" = accueil-siege ] || BACK+=("$name"); done
+for pass in 1 2 3; do
 	for name in "${BACK[@]}"; do
 		[ "$name" = salon ] && continue
 		dev "$name" sync
-		[ "$RC" -eq 0 ] || fail "sync of $name after the restore: $ERR"
+		if [ $pass = 1 ] && { [ "$name" = arles ] || [ "$name" = accueil-siege ]; }; then
+			assert_eq "$RC" 1 "$name's resend waits for the opening of LATE"
+			assert_match "$ERR" "hors périmètre.*restent en attente" "$name: the refusal says its changes wait"
+			# hq pulls the others' changes again (Arles' are all its own).
+			[ "$name" = arles ] || assert_match "$OUT" \
+				"^synchronisation partielle : 0 changements envoyés, [1-9][0-9]* reçus$" "$name pulls all the same"
+		else
+			[ "$RC" -eq 0 ] || fail "sync of $name after the restore (pass $pass): $ERR"
+		fi
 		if [ $pass = 1 ]; then
 			assert_match "$ERR" "restauré depuis une sauvegarde" "$name notices the restore"
 		else
@@ -375,5 +389,6 @@ assert_match "$(d controle show "${SITS[12]}")" "visite de arles après la sauve
 assert_match "$(d controle show "${SITS[6]}")" "visite du nouveau portable" \
 	"the re-enrolled device's change is back"
 assert_eq "$(d controle show "$LATE" --json | jq -r '[.antenna, (.journal[].text | select(test("Arles")))] | join(",")')" \
-	"ARLES,visite d'Arles sur la situation transmise" "a situation opened and handed on after the backup is back whole"
+	"AUBAGNE,visite d'Arles sur la situation transmise" "a situation opened and handed on twice after the backup is back whole"
+assert_eq "$(d aubagne show "$LATE" --json | jq -r .antenna)" AUBAGNE "and Aubagne holds it"
 done_ok

@@ -18,8 +18,8 @@
 #      with a write to another antenna's situation is refused whole (the
 #      legitimate half is not stored either); taking a foreign situation by
 #      writing its antenna field is refused; a mobile of A1 cannot open a
-#      situation for A3; a situation with no antenna yet but another
-#      device's change takes only its opening (an antenna write);
+#      situation for A3; a situation the server does not hold is taken
+#      only from its opening (a change-set naming its antenna);
 #   4. floods, while a well-behaved antenna client writes and syncs: 300
 #      handshakes in a row from one device (its sessions are bounded: the
 #      first one is evicted, the last one works), four such devices and
@@ -128,20 +128,19 @@ not_on_hq "$(sit_in "$out" new)" "situation opened for A3 by an A1 mobile"
 r hq sync >/dev/null
 assert_eq "$(r hq show "$SB" --json | jq -r '.antenna + " " + .initials')" "A2 BB" "A2's situation untouched"
 assert_eq "$(server_dev "$DEV_EVIL" changes)" 9 "nothing of the refused change-sets stored"
-# A situation with no antenna yet holding another device's change (what a
-# server restore can leave for a while): a write that does not open it is
-# refused; the opening, an antenna write, joins it.
+# A situation the server does not hold is taken only from its opening (a
+# change-set naming its antenna): no state ever lacks an owner.
 raw_enroll opener A1 antenna
-ORPHAN="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-assert_match "$(raw evilm hello "reg:$ORPHAN:initials:ZZ")" "^reg ok applied=1 " "a change with no antenna yet is taken"
-assert_match "$(raw opener hello "reg:$ORPHAN:initials:YY")" "^reg error scope$" \
-	"another device's write to it, not opening it, is refused"
-assert_match "$(raw opener hello "reg:$ORPHAN:antenna:A2")" "^reg error scope$" \
-	"opening it for another antenna is refused"
-assert_match "$(raw opener hello "reg:$ORPHAN:antenna:A1")" "^reg ok applied=1 " "the opening joins it"
+FRESH="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+assert_match "$(raw evilm hello "reg:$FRESH:initials:ZZ")" "^reg error scope$" \
+	"a write to a situation nobody opened is refused"
+assert_match "$(raw opener hello "reg:$FRESH:antenna:A2")" "^reg error scope$" \
+	"opening a situation for another antenna is refused"
+out="$(raw opener hello "reg:$FRESH:antenna:A1" "reg:$FRESH:initials:YY")"
+assert_eq "$(grep -c '^reg ok applied=1 ' <<<"$out")" 2 "the opening is taken, then writes to it"
 r hq sync >/dev/null
-assert_eq "$(r hq show "$ORPHAN" --json | jq -r '.antenna + " " + .initials')" "A1 ZZ" \
-	"hq holds the situation, opened, with the earlier change"
+assert_eq "$(r hq show "$FRESH" --json | jq -r '.antenna + " " + .initials')" "A1 YY" \
+	"hq holds the opened situation, and nothing of the refused write"
 # An antenna value that is not an antenna code as a whole: refused, so that
 # ownership, scope and erasure never read it three different ways.
 out="$(raw evil hello "reg:$SE:antenna:A1!" "reg:$SE:antenna:$(printf 'X%.0s' $(seq 1 33))" ping)"
