@@ -57,7 +57,7 @@ rl_free_port() {
 	local p i
 	for i in $(seq 1 50); do
 		p=$((20000 + RANDOM % 40000))
-		if ss -ltn 2>/dev/null | grep -q ":$p[[:space:]]"; then
+		if grep -q ":$p[[:space:]]" <<<"$(ss -ltn 2>/dev/null)"; then
 			continue
 		fi
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then

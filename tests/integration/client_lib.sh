@@ -66,7 +66,7 @@ expect_fail() {
 		[ "$(printf '%s\n' "$ERR" | wc -l)" -eq 1 ] || fail "relais $*: expected one line on stderr, got: $ERR"
 	fi
 	case "$ERR" in relais:*) ;; *) fail "relais $*: stderr does not start with 'relais:': $ERR" ;; esac
-	printf '%s\n' "$ERR" | grep -Eq -- "$re" || fail "relais $*: stderr '$ERR' does not match /$re/"
+	grep -Eq -- "$re" <<<"$ERR" || fail "relais $*: stderr '$ERR' does not match /$re/"
 	ok
 }
 
@@ -95,13 +95,13 @@ assert_eq() {
 
 # assert_match TEXT REGEX WHAT
 assert_match() {
-	printf '%s\n' "$1" | grep -Eq -- "$2" || fail "$3: /$2/ not found in:
+	grep -Eq -- "$2" <<<"$1" || fail "$3: /$2/ not found in:
 $1"
 	ok
 }
 
 assert_no_match() {
-	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+	if grep -Eq -- "$2" <<<"$1"; then
 		fail "$3: /$2/ unexpectedly found in:
 $1"
 	fi

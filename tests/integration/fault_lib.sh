@@ -60,7 +60,7 @@ proxy_stat() {
 }
 
 sanitized() {
-	[ -n "${RL_SANITIZED:-}" ] || ldd "$SERVER" 2>/dev/null | grep -q 'libasan\|libubsan'
+	[ -n "${RL_SANITIZED:-}" ] || grep -q 'libasan\|libubsan' <<<"$(ldd "$SERVER" 2>/dev/null)"
 }
 
 # Under ASan, nng's own objects left at exit after a cut link are not ours
@@ -137,7 +137,7 @@ check_converged() {
 		differ="$(jq -r -n --slurpfile a "$T/export.$c.json" --slurpfile h "$T/export.hq.json" \
 			'$a[0] | keys[] as $k | select($a[0][$k] != $h[0][$k]) | $k')"
 		if [ -n "$differ" ]; then
-			s="$(printf '%s\n' "$differ" | head -n1)"
+			s="${differ%%$'\n'*}"
 			diff <(jq -S --arg s "$s" '.[$s]' "$T/export.hq.json") <(jq -S --arg s "$s" '.[$s]' "$T/export.$c.json") >&2 || true
 			fail "$c and hq differ on: $differ (above: hq vs $c)"
 		fi

@@ -75,13 +75,13 @@ assert_eq() {
 }
 
 assert_match() {
-	printf '%s\n' "$1" | grep -Eq -- "$2" || fail "$3: /$2/ not found in:
+	grep -Eq -- "$2" <<<"$1" || fail "$3: /$2/ not found in:
 $1"
 	ok
 }
 
 assert_no_match() {
-	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+	if grep -Eq -- "$2" <<<"$1"; then
 		fail "$3: /$2/ unexpectedly found in:
 $1"
 	fi
@@ -122,7 +122,8 @@ rs() {
 server_init() {
 	local out
 	out="$(rs init)"
-	SERVER_PK="$(printf '%s\n' "$out" | grep -Eo '[0-9a-f]{64}' | head -n1)"
+	SERVER_PK="$(grep -Eo '[0-9a-f]{64}' <<<"$out")"
+	SERVER_PK="${SERVER_PK%%$'\n'*}"
 	[ -n "$SERVER_PK" ] || fail "relais-server init printed no key: $out"
 }
 
@@ -136,7 +137,7 @@ server_start() {
 			PORT="$fixed"
 		else
 			PORT=$((20000 + RANDOM % 40000))
-			if ss -ltn 2>/dev/null | grep -q ":$PORT[[:space:]]"; then
+			if grep -q ":$PORT[[:space:]]" <<<"$(ss -ltn 2>/dev/null)"; then
 				continue
 			fi
 		fi
@@ -149,7 +150,7 @@ server_start() {
 		"$SERVER" --store "$T/$store" run --listen "$URL" >>"$log" 2>&1 &
 		SRV_PID=$!
 		for _ in $(seq 1 200); do
-			if tail -n +"$((seen + 1))" "$log" 2>/dev/null | grep -q "serving on $URL"; then
+			if grep -q "serving on $URL" <<<"$(tail -n +"$((seen + 1))" "$log" 2>/dev/null)"; then
 				bg_track "$SRV_PID"
 				return 0
 			fi

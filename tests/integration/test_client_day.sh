@@ -81,7 +81,7 @@ done
 AL="$(r --store "$S" alerts --due-before 2011-01-01 --json)"
 assert_eq "$(jqr "$AL" '[.[].id]|join(" ")')" "$A_LATE $A_OTHER" "alerts --due-before"
 TXT="$(r --store "$S" alerts)"
-assert_match "$(printf '%s\n' "$TXT" | head -1)" '^EN RETARD +2001-01-10' "alerts text: overdue first, marked"
+assert_match "${TXT%%$'\n'*}" '^EN RETARD +2001-01-10' "alerts text: overdue first, marked"
 
 # The case file, in French.
 TXT="$(r --store "$S" show "$ID")"

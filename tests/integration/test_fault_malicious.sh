@@ -61,7 +61,7 @@ sit_in() {
 }
 not_on_hq() {
 	r hq sync >/dev/null
-	if sits_of hq | grep -qx "$1"; then
+	if grep -qx -- "$1" <<<"$(sits_of hq)"; then
 		fail "$2: situation $1 reached the server"
 	fi
 	ok

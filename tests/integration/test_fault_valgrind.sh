@@ -18,7 +18,7 @@ if ! command -v valgrind >/dev/null; then
 	echo "skip: $TEST_NAME: valgrind not installed (apt-get install valgrind)"
 	exit 0
 fi
-if [ -n "${RL_SANITIZED:-}" ] || ldd "$RELAIS" 2>/dev/null | grep -q 'libasan\|libubsan'; then
+if [ -n "${RL_SANITIZED:-}" ] || grep -q 'libasan\|libubsan' <<<"$(ldd "$RELAIS" 2>/dev/null)"; then
 	echo "skip: $TEST_NAME: the programs are built with sanitizers, valgrind cannot run them"
 	exit 0
 fi
@@ -53,7 +53,7 @@ VG_MAP=(--map-size 4G)
 started=0
 for attempt in $(seq 1 10); do
 	PORT=$((20000 + RANDOM % 40000))
-	ss -ltn 2>/dev/null | grep -q ":$PORT[[:space:]]" && continue
+	grep -q ":$PORT[[:space:]]" <<<"$(ss -ltn 2>/dev/null)" && continue
 	URL="tcp://127.0.0.1:$PORT"
 	"${VG[@]}" --log-file="$T/vg.server.log" "$SERVER" --store "$T/srv" "${VG_MAP[@]}" run --listen "$URL" \
 		>"$T/server-vg-$attempt.log" 2>&1 &

@@ -71,7 +71,7 @@ hq_sync() {
 
 assert_not_stored() {
 	hq_sync
-	if sits_of hq | grep -qx "$1"; then
+	if grep -qx -- "$1" <<<"$(sits_of hq)"; then
 		fail "$2: situation $1 reached the server"
 	fi
 	ok

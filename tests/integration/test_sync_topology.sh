@@ -278,7 +278,7 @@ for c in "${CLIENTS[@]}"; do
 	differ="$(jq -r -n --slurpfile a "$T/export.$c.json" --slurpfile h "$T/export.hq.json" \
 		'$a[0] | keys[] as $k | select($a[0][$k] != $h[0][$k]) | $k')"
 	if [ -n "$differ" ]; then
-		s="$(printf '%s\n' "$differ" | head -n1)"
+		s="${differ%%$'\n'*}"
 		diff <(jq -S --arg s "$s" '.[$s]' "$T/export.hq.json") <(jq -S --arg s "$s" '.[$s]' "$T/export.$c.json") >&2 || true
 		fail "$c and hq differ on: $differ (above: hq vs $c)"
 	fi
