@@ -218,6 +218,7 @@ conn_send(conn *c)
 
 	if (c->outstanding)
 		return RL_ECLOSED;
+	c->refused = false;
 	rl_buf_init(&frame);
 	e = rl_session_seal(&c->s, rl_buf_view(&c->req), &frame);
 	if (e == RL_OK)
@@ -677,6 +678,8 @@ clock_repair(rl_sync_conn *c)
 rl_err
 rl_sync_push_all(rl_sync_conn *c)
 {
+	uint32_t full = c->o.push_ops;
+	size_t before = c->st.pushed;
 	bool repaired = false;
 	rl_err e;
 
@@ -694,6 +697,24 @@ rl_sync_push_all(rl_sync_conn *c)
 			repaired = true;
 			if ((e = clock_repair(c)) == RL_OK)
 				continue;
+			if (e != RL_ECLOCK)
+				c->refused = false; /* a local failure, not the server's */
+		}
+		/* Refused for scope: the changes the server takes go out in
+		 * smaller batches, down to one, so that only what it refuses
+		 * waits (a situation whose opening another device has yet to
+		 * resend after a restore may share a batch with an opening that
+		 * device waits for); full batches again after any progress. */
+		if (e == RL_EPERM && c->refused) {
+			if (c->st.pushed != before) {
+				before = c->st.pushed;
+				c->o.push_ops = full;
+				continue;
+			}
+			if (ops > 1) {
+				c->o.push_ops = ops / 2;
+				continue;
+			}
 		}
 		/* Refused as too big (a server with a smaller batch bound):
 		 * smaller batches, down to one change. */

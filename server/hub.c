@@ -543,8 +543,11 @@ check_sit(const rl_device *dev, const rl_record *rec, const rl_op **v, size_t n)
 	for (size_t k = 0; k < n; k++) {
 		if (v[k]->kind == RL_OP_ERASE)
 			return RL_OK;
+		/* The first by the author's counter, not by clock: every
+		 * change of the set is the pusher's (check_ops), and a clock
+		 * repair restamps some of them out of their order. */
 		if (v[k]->kind == RL_OP_REG && v[k]->field == RL_F_ANTENNA &&
-		    (first == NULL || rl_op_cmp(v[k], first) < 0))
+		    (first == NULL || v[k]->id.ctr < first->id.ctr))
 			first = v[k];
 	}
 	if (first == NULL)
