@@ -680,7 +680,7 @@ rl_sync_push_all(rl_sync_conn *c)
 {
 	uint32_t full = c->o.push_ops;
 	size_t before = c->st.pushed;
-	bool repaired = false;
+	bool repaired = false, scope;
 	rl_err e;
 
 	if ((e = rl_outbox_count(c->rp, &c->p.pending)) != RL_OK)
@@ -700,28 +700,22 @@ rl_sync_push_all(rl_sync_conn *c)
 			if (e != RL_ECLOCK)
 				c->refused = false; /* a local failure, not the server's */
 		}
-		/* Refused for scope: the changes the server takes go out in
-		 * smaller batches, down to one, so that only what it refuses
-		 * waits (a situation whose opening another device has yet to
-		 * resend after a restore may share a batch with an opening that
-		 * device waits for); full batches again after any progress. */
-		if (e == RL_EPERM && c->refused) {
-			if (c->st.pushed != before) {
-				before = c->st.pushed;
-				c->o.push_ops = full;
-				continue;
-			}
-			if (ops > 1) {
-				c->o.push_ops = ops / 2;
-				continue;
-			}
+		/* Refused as too big (a server with a smaller batch bound), or
+		 * for scope: smaller batches, down to one change. For scope, so
+		 * that only what the server refuses waits (a situation whose
+		 * opening another device has yet to resend after a restore may
+		 * share a batch with an opening that device waits for); full
+		 * batches again after any progress. */
+		scope = e == RL_EPERM && c->refused;
+		if (scope && c->st.pushed != before) {
+			before = c->st.pushed;
+			c->o.push_ops = full;
+			continue;
 		}
-		/* Refused as too big (a server with a smaller batch bound):
-		 * smaller batches, down to one change. */
-		if (e == RL_ETOOBIG && ops > 1) {
+		if ((scope || e == RL_ETOOBIG) && ops > 1) {
 			c->o.push_ops = ops / 2;
-			rl_log(RL_LOG_DEBUG, "push batch refused as too big: %u changes a batch now",
-			       c->o.push_ops);
+			rl_log(RL_LOG_DEBUG, "push batch refused (%s): %u changes a batch now",
+			       rl_strerror(e), c->o.push_ops);
 			continue;
 		}
 		break;

@@ -617,7 +617,6 @@ outbox_purge_sit(rl_txn *txn, const uint8_t sit[RL_SIT_BYTES])
 	return rl_meta_put_u64(txn, "acked_n", dropped > kept ? 0 : kept - dropped);
 }
 
-
 rl_err
 rl_replica_apply_txn(rl_replica *rp, rl_txn *txn, const rl_op *ops, size_t n, size_t *napplied)
 {

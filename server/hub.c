@@ -392,19 +392,24 @@ record_antenna(const rl_record *rec, char out[RL_ANTENNA_MAX + 1])
 	antenna_of(rl_record_get(rec, RL_F_ANTENNA), out);
 }
 
+/* Whether op is an antenna write naming antenna. */
+static bool
+names_antenna(const rl_op *op, const char *antenna)
+{
+	char a[RL_ANTENNA_MAX + 1];
+
+	return op->kind == RL_OP_REG && op->field == RL_F_ANTENNA && antenna_of(op->value, a) &&
+	       strcmp(a, antenna) == 0;
+}
+
 /* Whether the situation was ever assigned to antenna: some antenna write
  * the state holds (superseded ones included) names it. */
 static bool
 record_had_antenna(const rl_record *rec, const char *antenna)
 {
-	for (size_t i = 0; i < rec->nops; i++) {
-		const rl_op *op = rec->ops[i];
-		char a[RL_ANTENNA_MAX + 1];
-
-		if (op->kind == RL_OP_REG && op->field == RL_F_ANTENNA && antenna_of(op->value, a) &&
-		    strcmp(a, antenna) == 0)
+	for (size_t i = 0; i < rec->nops; i++)
+		if (names_antenna(rec->ops[i], antenna))
 			return true;
-	}
 	return false;
 }
 
@@ -552,8 +557,7 @@ check_sit(const rl_device *dev, const rl_record *rec, const rl_op **v, size_t n)
 	}
 	if (first == NULL)
 		return RL_EPERM;
-	if (dev->role != RL_ROLE_HQ && (first->value.len != strlen(dev->antenna) ||
-	                                memcmp(first->value.p, dev->antenna, first->value.len) != 0))
+	if (dev->role != RL_ROLE_HQ && !names_antenna(first, dev->antenna))
 		return RL_EPERM;
 	for (uint32_t r = 0; r < first->nrefs; r++)
 		if (rl_record_find(rec, &first->refs[r]) == NULL && !ops_have(v, n, &first->refs[r]))

@@ -23,16 +23,19 @@ S=$(r fast new --kind coordination --commune Aix)
 r fast sync >/dev/null
 r good sync >/dev/null
 
+# ahead ARGS...: relais on fast's store with its clock three hours ahead;
+# sets OUT (stdout and stderr) and RC.
+ahead() {
+	set +e
+	OUT=$(faketime -f '+3h' "$RELAIS" --store "$T/fast" "$@" 2>&1)
+	RC=$?
+	set -e
+}
+
 # Three hours ahead: the change is written offline, then refused.
-set +e
-OUT=$(faketime -f '+3h' "$RELAIS" --store "$T/fast" set "$S" commune=Marseille 2>&1)
-RC=$?
-set -e
+ahead set "$S" commune=Marseille
 assert_eq "$RC" 0 "an offline edit works whatever the clock"
-set +e
-OUT=$(faketime -f '+3h' "$RELAIS" --store "$T/fast" sync 2>&1)
-RC=$?
-set -e
+ahead sync
 assert_eq "$RC" 1 "sync with a clock 3 h ahead fails"
 assert_match "$OUT" "horloge" "the message names the clock"
 assert_eq "$(pending_of fast)" 1 "the refused change stays in the outbox"
@@ -46,10 +49,7 @@ r good sync >/dev/null
 
 # A refused push does not stop the pull: the wrong clock's device still
 # receives what the others wrote; its own change waits.
-set +e
-OUT=$(faketime -f '+3h' "$RELAIS" --store "$T/fast" sync 2>&1)
-RC=$?
-set -e
+ahead sync
 assert_eq "$RC" 1 "sync still fails while the clock is wrong"
 assert_match "$OUT" "horloge" "and names the clock"
 assert_match "$OUT" "synchronisation partielle : 0 changements envoyés, [1-9][0-9]* reçus" \
