@@ -1,22 +1,33 @@
 # relais - one flat Makefile. `make`, `make test`, `make asan`, `make demo`,
 # `make bench`, `make fuzz`, `make install`. Library flags come from
 # pkg-config; nng has no .pc file on Debian bookworm, so it is linked by name.
+#
+# The targets that may install Debian packages (all, test, demo, bench,
+# asan, soak, unit, integration) run `deps` first and then make again: a
+# pkg-config call made while this file is read, before the packages are
+# there, would leave the flags empty. Debian's CPPFLAGS, CFLAGS and LDFLAGS
+# (dpkg-buildflags) reach every compile and link. `make install` builds the
+# two programs only: it needs the build libraries, not apt nor the test tools.
 
 CC       ?= gcc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
 VERSION  := 0.1.0
-PKGS     := lmdb msgpack libsodium jansson inih cmocka
+PKGS     := lmdb msgpack libsodium jansson inih
 DEBS     := libnng-dev liblmdb-dev libmsgpack-dev libsodium-dev libjansson-dev \
-            libinih-dev libcmocka-dev lmdb-utils pkg-config jq faketime python3
+            libinih-dev pkg-config
+DEMODEBS := jq
+TESTDEBS := libcmocka-dev lmdb-utils jq faketime python3 gdb
 CFLAGS   ?= -O2 -g
+PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 XFLAGS   := -std=c11 -Wall -Wextra -Wshadow -Wno-missing-field-initializers \
             -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DRL_VERSION='"$(VERSION)"' \
-            -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs lmdb msgpack libsodium jansson inih 2>/dev/null) \
-            -lnng -pthread
+            -I. $(PKGCFLAGS)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -pthread
 TESTLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+COMPILE  = $(CC) $(CPPFLAGS) $(CFLAGS) $(XFLAGS)
+LINK     = $(CC) $(CFLAGS) $(XFLAGS) $(LDFLAGS)
 
 COMMON   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
 PROTO    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard proto/*.c))
@@ -33,48 +44,70 @@ FUZZFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 FUZZERS  := $(patsubst tests/fuzz/%.c,build-fuzz/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test unit integration asan clean demo bench install fuzz fuzz-build soak
-all: deps $(BINS) $(UNIT) $(HELPERS)
+.DEFAULT_GOAL := all
+.PHONY: all deps deps-test check-libs build bins test unit integration asan clean demo bench install \
+        fuzz fuzz-build soak
+ENTRY    := all test unit integration asan demo bench soak
 
-# Installs missing Debian packages when root, else prints the line to run.
+# deps: what building the programs needs; deps-test: that and the tests'
+# tools. Each installs what is missing when root, else prints the line.
 deps:
-	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null || \
-	    { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null; } || exit 1; \
-	  else echo "missing packages; run: sudo apt-get install -y --no-install-recommends$$missing"; exit 1; fi; \
-	fi
+	@bash deploy/install-deps.sh $(DEBS) $(DEMODEBS)
+deps-test:
+	@bash deploy/install-deps.sh $(DEBS) $(DEMODEBS) $(TESTDEBS)
 
-$(BUILD)/%.o: %.c $(wildcard */*.h)
+ifndef RL_DEPS_CHECKED
+# First pass: the packages, then the same target in a make that reads
+# pkg-config afresh (the variables below are empty before the packages).
+$(ENTRY):
+	@$(MAKE) --no-print-directory $(if $(filter demo,$@),deps,deps-test)
+	@$(MAKE) --no-print-directory RL_DEPS_CHECKED=1 $@
+else
+all: build
+endif
+
+bins: $(BINS)
+build: $(BINS) $(UNIT) $(HELPERS)
+
+# A clear line instead of a wall of compiler errors when a library is missing.
+check-libs:
+	@pkg-config --exists $(PKGS) && [ -e /usr/include/nng/nng.h ] || \
+	  { echo "bibliothèques manquantes : make deps (en root) ou apt-get install $(DEBS)" >&2; exit 1; }
+
+$(BUILD)/%.o: %.c $(wildcard */*.h) | check-libs
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XFLAGS) -c -o $@ $<
+	$(COMPILE) -c -o $@ $<
 
 $(LIB): $(COMMON) $(PROTO) $(CLIENT) $(SERVER)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/relais: $(BUILD)/client/main.o $(LIB)
-	$(CC) $(CFLAGS) $(XFLAGS) -o $@ $^ $(LDLIBS)
+	$(LINK) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/relais-server: $(BUILD)/server/main.o $(LIB)
-	$(CC) $(CFLAGS) $(XFLAGS) -o $@ $^ $(LDLIBS)
+	$(LINK) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(LIB) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XFLAGS) -Itests -o $@ $< $(LIB) $(LDLIBS) $(TESTLIBS)
+	$(LINK) -Itests -o $@ $< $(LIB) $(LDLIBS) $(TESTLIBS)
+
+$(BUILD)/bench/relais-bench: bench/relais_bench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(LINK) -o $@ $< $(LIB) $(LDLIBS) -lm
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
+	$(LINK) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
 
-unit: all
+ifdef RL_DEPS_CHECKED
+unit: build
 	@fail=0; for t in $(UNIT); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
-integration: all
+integration: build
 	@fail=0; for t in $(INTEG); do echo "== $$t"; BUILD=$(BUILD) bash $$t || { echo "FAILED: $$t"; fail=1; }; done; exit $$fail
 
-test: all
+test: build
 	@BUILD=$(BUILD) bash tests/run.sh $(UNIT) -- $(INTEG)
 
 # libfaketime (LD_PRELOAD, tests/integration/test_sync_*.sh) would come before
@@ -102,11 +135,13 @@ fuzz: fuzz-build
 SOAK_SECONDS ?= 600
 CRASH_KILLS  ?= 2000
 LOAD_SECONDS ?= 300
-soak: all
+soak: build
 	@BUILD=$(BUILD) SOAK_SECONDS=$(SOAK_SECONDS) CRASH_KILLS=$(CRASH_KILLS) \
 	  CRASH_MAX_SECONDS=$$(( $(CRASH_KILLS) + 600 )) LOAD_SECONDS=$(LOAD_SECONDS) bash tests/run.sh -- \
 	  tests/integration/test_fault_soak.sh tests/integration/test_fault_crash.sh \
 	  tests/integration/test_fault_load.sh
+
+endif
 
 clean:
 	rm -rf build build-asan build-fuzz
@@ -115,23 +150,21 @@ clean:
 # systemd units (with this PREFIX's paths) in lib/systemd/system.
 SHAREDIR ?= $(PREFIX)/share/relais
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
-install: all
+install: bins
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 deploy/*.example deploy/lib.sh README.md proto/PROTOCOL.md $(DESTDIR)$(SHAREDIR)/
-	install -m 755 $(filter-out deploy/lib.sh,$(wildcard deploy/*.sh)) $(DESTDIR)$(SHAREDIR)/
+	install -m 755 $(filter-out deploy/lib.sh deploy/install-deps.sh,$(wildcard deploy/*.sh)) $(DESTDIR)$(SHAREDIR)/
 	for u in deploy/*.service deploy/*.timer; do \
 	  sed -e 's|/usr/local/bin|$(PREFIX)/bin|g' -e 's|/usr/local/share/relais|$(SHAREDIR)|g' $$u \
 	    >$(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
 
 # The quick start: what is missing installed (as root), built, then the
 # local network at work (deploy/demo.sh); DEMO_SHORT=1 for a short run.
-demo: all
+ifdef RL_DEPS_CHECKED
+demo: bins
 	RELAIS_BIN_DIR=$(BUILD) DEMO_SHORT=$(DEMO_SHORT) bash deploy/demo.sh
 
-$(BUILD)/bench/relais-bench: bench/relais_bench.c $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lm
-
-bench: all $(BUILD)/bench/relais-bench
+bench: build $(BUILD)/bench/relais-bench
 	BUILD=$(BUILD) QUICK=$(QUICK) bash bench/run.sh
+endif
