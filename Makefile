@@ -13,6 +13,7 @@ CC       ?= gcc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
+TEST_SCALE ?= 1
 VERSION  := 0.1.0
 PKGS     := lmdb msgpack libsodium jansson inih
 DEBS     := libnng-dev liblmdb-dev libmsgpack-dev libsodium-dev libjansson-dev \
@@ -102,19 +103,19 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h $(LIB)
 
 ifdef RL_DEPS_CHECKED
 unit: build
-	@fail=0; for t in $(UNIT); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+	@BUILD=$(BUILD) TEST_SCALE=$(TEST_SCALE) bash tests/run.sh $(UNIT) --
 
 integration: build
-	@fail=0; for t in $(INTEG); do echo "== $$t"; BUILD=$(BUILD) bash $$t || { echo "FAILED: $$t"; fail=1; }; done; exit $$fail
+	@BUILD=$(BUILD) TEST_SCALE=$(TEST_SCALE) bash tests/run.sh -- $(INTEG)
 
 test: build
-	@BUILD=$(BUILD) bash tests/run.sh $(UNIT) -- $(INTEG)
+	@BUILD=$(BUILD) TEST_SCALE=$(TEST_SCALE) bash tests/run.sh $(UNIT) -- $(INTEG)
 
 # libfaketime (LD_PRELOAD, tests/integration/test_sync_*.sh) would come before
 # the ASan runtime, which ASan refuses unless told.
 asan:
 	ASAN_OPTIONS="$${ASAN_OPTIONS:+$$ASAN_OPTIONS:}verify_asan_link_order=0" \
-	$(MAKE) BUILD=build-asan RL_SANITIZED=1 \
+	$(MAKE) BUILD=build-asan RL_SANITIZED=1 TEST_SCALE=3 \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
 # Fuzz targets and the seed generator (build-fuzz/tests/fuzz/mkseeds DIR
@@ -136,7 +137,7 @@ SOAK_SECONDS ?= 600
 CRASH_KILLS  ?= 2000
 LOAD_SECONDS ?= 300
 soak: build
-	@BUILD=$(BUILD) SOAK_SECONDS=$(SOAK_SECONDS) CRASH_KILLS=$(CRASH_KILLS) \
+	@BUILD=$(BUILD) TEST_SCALE=12 SOAK_SECONDS=$(SOAK_SECONDS) CRASH_KILLS=$(CRASH_KILLS) \
 	  CRASH_MAX_SECONDS=$$(( $(CRASH_KILLS) + 600 )) LOAD_SECONDS=$(LOAD_SECONDS) bash tests/run.sh -- \
 	  tests/integration/test_fault_soak.sh tests/integration/test_fault_crash.sh \
 	  tests/integration/test_fault_load.sh

@@ -30,11 +30,11 @@ cleanup() {
 trap cleanup EXIT
 export RELAIS_PASSPHRASE=bench RELAIS_KDF=min RELAIS_CONFIG=$W/client.conf
 : >"$W/client.conf"; : >"$W/server.conf"
-port=$((20000 + RANDOM % 20000))
 $RS --config "$W/server.conf" --store "$W/hq" init >/dev/null
-$RS --config "$W/server.conf" --store "$W/hq" run --listen "tcp://127.0.0.1:$port" 2>"$W/hq.log" &
+$RS --config "$W/server.conf" --store "$W/hq" run --listen "tcp://127.0.0.1:0" 2>"$W/hq.log" &
 SP=$!
 for _ in $(seq 1 50); do grep -q "serving on" "$W/hq.log" && break; sleep 0.1; done
+port=$(sed -n 's/.*serving on tcp:[^ ]*:\([0-9]*\) .*/\1/p' "$W/hq.log" | tail -n1)
 dev() {
   local tok
   tok=$($RS --config "$W/server.conf" --store "$W/hq" enroll --antenna "$2" --role antenna | tail -1)

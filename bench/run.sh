@@ -85,8 +85,8 @@ server_start() {
   local name=$1 dir=$W/$1 port
   $RS --config "$W/server.conf" --store "$dir" init >/dev/null
   for _ in 1 2 3 4 5; do
-    port=$((20000 + RANDOM % 20000))
-    $RS --config "$W/server.conf" --store "$dir" run --listen "tcp://127.0.0.1:$port" \
+    # Port 0: the server binds a free port and logs it (no race for it).
+    $RS --config "$W/server.conf" --store "$dir" run --listen "tcp://127.0.0.1:0" \
       2>"$W/$name.log" &
     SPID[$name]=$!
     for _ in $(seq 1 50); do
@@ -95,7 +95,7 @@ server_start() {
       sleep 0.1
     done
     if grep -q "serving on" "$W/$name.log"; then
-      SURL[$name]=tcp://127.0.0.1:$port
+      SURL[$name]=$(sed -n 's/.*serving on \(tcp:[^ ]*\).*/\1/p' "$W/$name.log" | tail -n1)
       sample_rss "${SPID[$name]}" "$O/rss-$name.json" &
       SSAMPLER[$name]=$!
       return 0
@@ -197,7 +197,7 @@ pouch_setup() {
 # its express-pouchdb server on leveldb, as the peers README measures).
 pouch_run() {
   local prof=$1 dir=$BUILD/bench/peers/pouchdb port res
-  port=$((40000 + RANDOM % 20000))
+  port=$(source deploy/lib.sh && rl_free_port)
   step "PouchDB, $prof profile: the same $(wc -l <"$W/docs-$prof.jsonl") documents"
   rm -rf "$dir/results"
   echo "\$ (cd $dir && node run.js --server express --server-adapter leveldb --runs 1 --port $port --docs \$W/docs-$prof.jsonl)" \

@@ -135,8 +135,9 @@ int rl_cmd_enroll(rl_cli *cli);
 /* Whether the HQ server answers, for `relais status`. */
 typedef enum rl_cli_reach {
 	RL_CLI_REACH_UNKNOWN = -1, /* no server configured, or not probed */
-	RL_CLI_REACH_NO = 0,
+	RL_CLI_REACH_NO = 0,       /* refused, or no route */
 	RL_CLI_REACH_YES = 1,
+	RL_CLI_REACH_SILENT = 2,   /* connects but does not answer in time */
 } rl_cli_reach;
 
 /* Probes the server this replica is enrolled with; returns quickly.

@@ -193,6 +193,11 @@ rl_cmd_status(rl_cli *cli)
 	ok &= json_object_set_new(o, "last_sync", last) == 0;
 	ok &= json_object_set_new(o, "server_reachable", json_boolean(reach == RL_CLI_REACH_YES)) ==
 	      0;
+	ok &= json_object_set_new(o, "server_status",
+	                          json_string(reach == RL_CLI_REACH_YES      ? "reachable"
+	                                      : reach == RL_CLI_REACH_NO     ? "unreachable"
+	                                      : reach == RL_CLI_REACH_SILENT ? "silent"
+	                                                                     : "unknown")) == 0;
 	ok &= json_object_set_new(o, "clock_error", json_boolean(clock_error)) == 0;
 	ok &= json_object_set_new(o, "store", rl_cli_jstr(RL_BYTES(rl_cli_store_dir(cli),
 	                                                           strlen(rl_cli_store_dir(cli))))) ==
@@ -216,9 +221,10 @@ rl_cmd_status(rl_cli *cli)
 	else
 		fputs("jamais", stdout);
 	printf("\nServeur              %s\n",
-	       reach == RL_CLI_REACH_YES  ? "joignable"
-	       : reach == RL_CLI_REACH_NO ? "injoignable"
-	                                  : "inconnu (appareil non rattaché : relais enroll)");
+	       reach == RL_CLI_REACH_YES      ? "joignable"
+	       : reach == RL_CLI_REACH_NO     ? "injoignable"
+	       : reach == RL_CLI_REACH_SILENT ? "ne répond pas (connexion sans réponse en 2 s)"
+	                                      : "inconnu (appareil non rattaché : relais enroll)");
 	if (clock_error)
 		printf("Horloge              en avance sur le serveur : corrigez l'heure de cet "
 		       "appareil (les changements attendent)\n");

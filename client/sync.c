@@ -61,7 +61,11 @@ push_buffers_free(conn *c)
 static void
 conn_close(conn *c)
 {
-	rl_net_close(c->net);
+	if (c->o.abandon)
+		rl_net_abandon(c->net);
+	else
+		rl_net_close(c->net);
+	c->net = NULL;
 	rl_session_wipe(&c->s);
 	rl_buf_fini(&c->req);
 	rl_buf_fini(&c->resp);
@@ -109,9 +113,11 @@ rl_sync_enrolled(rl_replica *rp)
 	return server_of(rp, url, sizeof(url), pk) == RL_OK;
 }
 
+/* Also sets c->rp and c->o, before anything can fail. */
 static rl_err
-conn_open(conn *c, rl_replica *rp, const char *url_override, int timeout_ms)
+conn_open(conn *c, rl_replica *rp, const rl_sync_opts *o)
 {
+	int timeout_ms = o->timeout_ms ? o->timeout_ms : RL_SYNC_TIMEOUT_MS;
 	uint8_t server_pk[RL_PK_BYTES];
 	char url[512];
 	rl_hs_client hs;
@@ -123,9 +129,11 @@ conn_open(conn *c, rl_replica *rp, const char *url_override, int timeout_ms)
 	rl_buf_init(&c->body);
 	rl_buf_init(&c->pb[0].ops);
 	rl_buf_init(&c->pb[1].ops);
+	c->rp = rp;
+	c->o = *o;
 	if ((e = server_of(rp, url, sizeof(url), server_pk)) != RL_OK)
 		return e;
-	if ((e = rl_net_dial(url_override ? url_override : url, RL_MSG_MAX_BYTES, timeout_ms,
+	if ((e = rl_net_dial(o->url ? o->url : url, RL_MSG_MAX_BYTES, timeout_ms, o->wd,
 	                     &c->net)) != RL_OK)
 		return e;
 	if ((e = rl_hs_client_hello(&hs, rl_replica_device(rp), rl_replica_secret_key(rp), server_pk,
@@ -287,7 +295,7 @@ rl_sync_enroll(rl_replica *rp, const char *url, const char *token, const char *n
 	rl_buf_init(&resp);
 	if ((e = rl_enroll_request(id, secret, rl_replica_device(rp), name ? name : "", &req)) !=
 	        RL_OK ||
-	    (e = rl_net_dial(url, RL_HELLO_MAX, RL_SYNC_TIMEOUT_MS, &net)) != RL_OK ||
+	    (e = rl_net_dial(url, RL_HELLO_MAX, RL_SYNC_TIMEOUT_MS, NULL, &net)) != RL_OK ||
 	    (e = rl_net_call(net, rl_buf_view(&req), &resp)) != RL_OK ||
 	    (e = rl_enroll_finish(rl_buf_view(&resp), secret, rl_replica_device(rp), server_pk,
 	                          antenna, role)) != RL_OK)
@@ -621,9 +629,7 @@ rl_sync_connect(rl_replica *rp, const rl_sync_opts *o, rl_sync_conn **out)
 	if (o == NULL)
 		o = &defaults;
 	/* conn_open zeroes c, counters included, before anything can fail. */
-	e = conn_open(c, rp, o->url, o->timeout_ms ? o->timeout_ms : RL_SYNC_TIMEOUT_MS);
-	c->rp = rp;
-	c->o = *o;
+	e = conn_open(c, rp, o);
 	if (e == RL_OK && !o->probe)
 		e = history_check(c);
 	if (e != RL_OK) {

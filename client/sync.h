@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "common/replica.h"
+#include "common/watchdog.h"
 
 #define RL_SYNC_TIMEOUT_MS 30000
 #define RL_SYNC_PUSH_OPS 16384
@@ -56,6 +57,9 @@ typedef struct rl_sync_opts {
 	void (*progress)(void *arg, const rl_sync_progress *p);
 	void *arg;
 	bool probe;             /* connect only: never write to the store */
+	rl_watchdog *wd;        /* armed around every network call (net.h); may be NULL */
+	bool abandon;           /* the process exits after this sync: its sockets are
+	                           left to the exit instead of closed (rl_net_abandon) */
 } rl_sync_opts;
 
 typedef struct rl_sync_stats {

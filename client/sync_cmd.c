@@ -11,6 +11,12 @@
  * from the configuration file ([sync]) when it sets them. In --watch mode
  * each event is one log line on stderr (level, no personal data), for
  * journald. A progress line is drawn on stderr when it is a terminal.
+ *
+ * A watchdog (common/watchdog.h) bounds every sync: the whole of it by
+ * [sync] deadline (default 60 x timeout), each network call by its timeout
+ * plus a margin (common/net.c). A one-shot sync leaves its sockets to the
+ * process's exit instead of closing them (nng 1.5.2 can wedge in a close);
+ * --watch closes them, under the watchdog.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +31,8 @@
 #include "common/log.h"
 
 #define WATCH_INTERVAL_MS 5000
+#define DEADLINE_PER_TIMEOUT 60 /* default [sync] deadline, in request timeouts */
+#define PROBE_TIMEOUT_MS 900    /* `relais status`: dial and ping, each */
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
 
@@ -112,6 +120,15 @@ sleep_ms(uint64_t ms)
 		;
 }
 
+/* The bound on one whole sync: [sync] deadline, else 60 request timeouts. */
+static uint64_t
+deadline_ms(const rl_client_config *cfg)
+{
+	uint64_t t = cfg->timeout_ms ? cfg->timeout_ms : RL_SYNC_TIMEOUT_MS;
+
+	return cfg->deadline_ms ? cfg->deadline_ms : DEADLINE_PER_TIMEOUT * t;
+}
+
 static int
 sync_watch(rl_cli *cli, rl_replica *rp, rl_sync_opts *o)
 {
@@ -138,7 +155,11 @@ sync_watch(rl_cli *cli, rl_replica *rp, rl_sync_opts *o)
 	       (unsigned long long)interval, (unsigned long long)bmin, (unsigned long long)bmax);
 	while (!watch_stop) {
 		rl_sync_stats st;
-		rl_err e = rl_sync_once(rp, o, &st);
+		rl_err e;
+
+		rl_watchdog_arm(o->wd, RL_WATCHDOG_TOTAL, deadline_ms(cfg), "la synchronisation");
+		e = rl_sync_once(rp, o, &st);
+		rl_watchdog_disarm(o->wd, RL_WATCHDOG_TOTAL);
 
 		if (o->progress && (st.pushed || st.pulled))
 			fputc('\n', stderr);
@@ -187,12 +208,20 @@ rl_cmd_sync(rl_cli *cli)
 	o.push_bytes = (size_t)cli->cfg.push_bytes;
 	if (isatty(STDERR_FILENO))
 		o.progress = progress_line;
+	if ((e = rl_watchdog_start("relais", &o.wd)) != RL_OK) {
+		rl_replica_close(rp);
+		return rl_cli_fail_err(e, "synchronisation");
+	}
 	if (rl_cli_flag(cli, "watch")) {
 		rc = sync_watch(cli, rp, &o);
+		rl_watchdog_stop(o.wd);
 		rl_replica_close(rp);
 		return rc;
 	}
+	o.abandon = true;
+	rl_watchdog_arm(o.wd, RL_WATCHDOG_TOTAL, deadline_ms(&cli->cfg), "la synchronisation");
 	e = rl_sync_once(rp, &o, &st);
+	rl_watchdog_stop(o.wd);
 	if (o.progress && (st.pushed || st.pulled))
 		fputc('\n', stderr);
 	rl_replica_close(rp);
@@ -224,12 +253,20 @@ rl_sync_probe(rl_cli *cli, rl_replica *rp)
 
 	if (!rl_sync_enrolled(rp))
 		return RL_CLI_REACH_UNKNOWN;
-	/* The server the configuration names, if any; never write the store. */
+	/* The server the configuration names, if any; never write the store.
+	 * A silent server fails the dial at its deadline: an answer within
+	 * 2 s. The process exits soon after: no close. */
 	o.url = cli->cfg.server[0] != '\0' ? cli->cfg.server : NULL;
-	o.timeout_ms = 2000;
+	o.timeout_ms = PROBE_TIMEOUT_MS;
 	o.probe = true;
+	o.abandon = true;
+	if (rl_watchdog_start("relais", &o.wd) != RL_OK)
+		o.wd = NULL;
 	if ((e = rl_sync_connect(rp, &o, &c)) == RL_OK)
 		e = rl_sync_ping_conn(c);
 	rl_sync_disconnect(c);
-	return e == RL_OK ? RL_CLI_REACH_YES : RL_CLI_REACH_NO;
+	rl_watchdog_stop(o.wd);
+	return e == RL_OK          ? RL_CLI_REACH_YES
+	       : e == RL_ETIMEDOUT ? RL_CLI_REACH_SILENT
+	                           : RL_CLI_REACH_NO;
 }

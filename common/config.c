@@ -93,6 +93,7 @@ static const cfg_spec client_specs[] = {
 	{ "sync", "backoff_min", K_MS, 100, HOUR, C(backoff_min_ms) },
 	{ "sync", "backoff_max", K_MS, 100, DAY, C(backoff_max_ms) },
 	{ "sync", "timeout", K_MS, SEC, 10 * MIN, C(timeout_ms) },
+	{ "sync", "deadline", K_MS, 10 * SEC, DAY, C(deadline_ms) },
 	{ "sync", "push_ops", K_COUNT, 1, 16384, C(push_ops) },
 	{ "sync", "push_bytes", K_BYTES, 4096, 4u << 20, C(push_bytes) },
 };

@@ -75,6 +75,7 @@ typedef struct rl_client_config {
 	uint64_t backoff_min_ms;       /* [sync] backoff_min: first retry window */
 	uint64_t backoff_max_ms;       /* [sync] backoff_max: largest retry window */
 	uint64_t timeout_ms;           /* [sync] timeout: per request */
+	uint64_t deadline_ms;          /* [sync] deadline: one whole sync (watchdog) */
 	uint64_t push_ops;             /* [sync] push_ops: changes per push batch */
 	uint64_t push_bytes;           /* [sync] push_bytes: bytes per push batch */
 } rl_client_config;

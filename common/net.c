@@ -11,11 +11,23 @@
  * redial and wait out the whole timeout; the call is cancelled instead and
  * fails at once with RL_EUNREACH. A call that starts while the connection
  * is down waits a moment for the dialer to bring it back, no more.
+ *
+ * Every client call is bounded twice: by its own deadline (the dial waits
+ * for the connection with the caller's timeout, instead of nng's blocking
+ * dial that waits 10 s for a silent server), and by the caller's watchdog,
+ * armed around each call that enters nng, for the day nng itself wedges
+ * (rl_net_close explains the one wedge we know of and how it is avoided).
  */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/socket.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -23,17 +35,26 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "net.h"
+#include "watchdog.h"
 
 #define NET_REDIAL_WAIT_MS 1000 /* a call waits this long for a lost connection */
 #define NET_REDIAL_STEP_MS 10
+#define NET_DIAL_STEP_MS 2      /* a dial checks for its connection this often */
+#define NET_DIAL_STAT_EVERY 5   /* and for a refusal every 5 checks */
+#define NET_QUIET_MAX_MS 5000   /* a close waits this long at most for the pipe's end */
+#define NET_QUIET_STEP_MS 1
+#define NET_GUARD_GRACE_MS 5000 /* the watchdog's margin over a call's own bound */
 
 struct rl_net_client {
 	nng_socket sock;
 	nng_dialer dialer;
 	nng_aio *aio;      /* the call in flight */
+	rl_watchdog *wd;   /* may be NULL */
 	int timeout_ms;
+	nng_sockaddr laddr, raddr; /* the connection's ends, set before pipe */
 	atomic_uint pipe;  /* id of the connection, 0 when none is known */
 	atomic_bool lost;  /* the connection closed and no other one came yet */
+	atomic_bool closing; /* rl_net_close began: new connections are refused */
 	atomic_bool done;  /* the aio's operation completed (nng 1.5 has no
 	                      nng_aio_busy) */
 };
@@ -69,6 +90,22 @@ net_err(int rv)
 	}
 }
 
+/* The watchdog's step: the call that starts must end within ms (plus a
+ * margin); see watchdog.h. */
+static void
+net_guard(rl_net_client *c, int ms, const char *what)
+{
+	if (c->wd != NULL)
+		rl_watchdog_arm(c->wd, RL_WATCHDOG_STEP, (uint64_t)ms + NET_GUARD_GRACE_MS, what);
+}
+
+static void
+net_unguard(rl_net_client *c)
+{
+	if (c->wd != NULL)
+		rl_watchdog_disarm(c->wd, RL_WATCHDOG_STEP);
+}
+
 /* On an nng thread: tracks the connection; its loss cancels the call in
  * flight. A notification about an older connection changes nothing. */
 static void
@@ -77,7 +114,17 @@ net_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	rl_net_client *c = arg;
 	unsigned id = (unsigned)nng_pipe_id(p);
 
-	if (ev == NNG_PIPE_EV_ADD_POST) {
+	if (ev == NNG_PIPE_EV_ADD_PRE) {
+		/* A redial while we close: rejected before any read starts on
+		 * it (closing it here is what nng_pipe_notify allows). */
+		if (atomic_load(&c->closing))
+			nng_pipe_close(p);
+	} else if (ev == NNG_PIPE_EV_ADD_POST) {
+		/* Read by rl_net_close once it has seen pipe (the atomic orders
+		 * them); no other connection can come up before this one goes. */
+		if (nng_pipe_get_addr(p, NNG_OPT_LOCADDR, &c->laddr) != 0 ||
+		    nng_pipe_get_addr(p, NNG_OPT_REMADDR, &c->raddr) != 0)
+			c->laddr.s_family = NNG_AF_UNSPEC;
 		atomic_store(&c->pipe, id);
 		atomic_store(&c->lost, false);
 	} else if (ev == NNG_PIPE_EV_REM_POST && atomic_compare_exchange_strong(&c->pipe, &id, 0)) {
@@ -86,18 +133,64 @@ net_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	}
 }
 
+/*
+ * nng reports a background dial's errors only in its statistics.
+ * stat_dial_failed: whether the dialer has seen a connection
+ * refused (or another error of the connect itself) since it started.
+ * False when statistics are not built in: the dial then waits out its
+ * deadline.
+ */
+static bool
+stat_dial_failed(rl_net_client *c)
+{
+	static const char *names[] = { "refused", "other" };
+	nng_stat *all, *d, *st;
+	bool failed = false;
+
+	if (nng_stats_get(&all) != 0)
+		return false;
+	if ((d = nng_stat_find_dialer(all, c->dialer)) != NULL) {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !failed; i++)
+			failed = (st = nng_stat_find(d, names[i])) != NULL && nng_stat_value(st) > 0;
+	}
+	nng_stats_free(all);
+	return failed;
+}
+
+/* Waits until the dialer's first connection is up (the SP negotiation
+ * done), the connect is refused (RL_EUNREACH) or timeout_ms pass
+ * (RL_ETIMEDOUT). */
+static rl_err
+net_wait_connected(rl_net_client *c, int timeout_ms)
+{
+	nng_time end = nng_clock() + (nng_duration)timeout_ms;
+
+	for (unsigned n = 0; atomic_load(&c->pipe) == 0; n++) {
+		if (nng_clock() >= end)
+			return RL_ETIMEDOUT;
+		if (n % NET_DIAL_STAT_EVERY == 0 && stat_dial_failed(c))
+			return RL_EUNREACH;
+		nng_msleep(NET_DIAL_STEP_MS);
+	}
+	return RL_OK;
+}
+
 rl_err
-rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_net_client **out)
+rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_watchdog *wd,
+            rl_net_client **out)
 {
 	rl_net_client *c;
+	rl_err e;
 	int rv;
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return RL_ENOMEM;
 	c->timeout_ms = timeout_ms;
+	c->wd = wd;
 	atomic_init(&c->pipe, 0);
 	atomic_init(&c->lost, false);
+	atomic_init(&c->closing, false);
 	atomic_init(&c->done, true);
 	if ((rv = nng_aio_alloc(&c->aio, net_aio_cb, c)) != 0) {
 		free(c);
@@ -108,7 +201,8 @@ rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_net_client **out
 		free(c);
 		return net_err(rv);
 	}
-	if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, net_pipe_cb, c)) != 0 ||
+	if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_PRE, net_pipe_cb, c)) != 0 ||
+	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, net_pipe_cb, c)) != 0 ||
 	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, net_pipe_cb, c)) != 0 ||
 	    (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, max_msg)) != 0 ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, 86400000)) != 0 ||
@@ -117,9 +211,20 @@ rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_net_client **out
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50)) != 0 ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000)) != 0)
 		goto fail;
-	/* A blocking dial fails at once when nobody listens. */
-	if ((rv = nng_dial(c->sock, url, &c->dialer, 0)) != 0)
+	/* A blocking dial would wait out nng's own negotiation timeout (10 s)
+	 * against a server that accepts the connection and never speaks: the
+	 * dial goes on in the background and we wait for the connection with
+	 * our own deadline. */
+	if ((rv = nng_dial(c->sock, url, &c->dialer, NNG_FLAG_NONBLOCK)) != 0)
 		goto fail;
+	net_guard(c, timeout_ms, "la connexion au serveur");
+	e = net_wait_connected(c, timeout_ms);
+	net_unguard(c);
+	if (e != RL_OK) {
+		/* No connection came up: no pipe, nothing to race with. */
+		rl_net_close(c);
+		return e;
+	}
 	*out = c;
 	return RL_OK;
 fail:
@@ -145,20 +250,27 @@ rl_net_send(rl_net_client *c, rl_bytes req)
 	nng_msg *m;
 	int rv;
 
+	net_guard(c, c->timeout_ms + NET_REDIAL_WAIT_MS, "l'envoi au serveur");
 	for (int w = 0; atomic_load(&c->lost) && w < NET_REDIAL_WAIT_MS; w += NET_REDIAL_STEP_MS)
 		nng_msleep(NET_REDIAL_STEP_MS);
-	if (atomic_load(&c->lost))
+	if (atomic_load(&c->lost)) {
+		net_unguard(c);
 		return RL_EUNREACH;
-	if ((rv = nng_msg_alloc(&m, 0)) != 0)
+	}
+	if ((rv = nng_msg_alloc(&m, 0)) != 0) {
+		net_unguard(c);
 		return net_err(rv);
+	}
 	if ((rv = nng_msg_append(m, req.p, req.len)) != 0) {
 		nng_msg_free(m);
+		net_unguard(c);
 		return net_err(rv);
 	}
 	nng_aio_set_msg(c->aio, m);
 	nng_aio_set_timeout(c->aio, c->timeout_ms);
 	nng_send_aio(c->sock, c->aio);
 	nng_aio_wait(c->aio);
+	net_unguard(c);
 	if ((rv = nng_aio_result(c->aio)) != 0) {
 		nng_msg_free(nng_aio_get_msg(c->aio)); /* still ours when the send fails */
 		return call_err(c, rv);
@@ -191,7 +303,9 @@ rl_net_recv(rl_net_client *c, rl_buf *resp)
 	int rv;
 	rl_err e;
 
+	net_guard(c, c->timeout_ms, "l'attente de la réponse du serveur");
 	nng_aio_wait(c->aio);
+	net_unguard(c);
 	if ((rv = nng_aio_result(c->aio)) != 0)
 		return call_err(c, rv);
 	m = nng_aio_get_msg(c->aio);
@@ -209,14 +323,107 @@ rl_net_call(rl_net_client *c, rl_bytes req, rl_buf *resp)
 	return e == RL_OK ? rl_net_recv(c, resp) : e;
 }
 
+/*
+ * nng 1.5.2 can wedge for good when a connection is closed while bytes
+ * arrive on it: the TCP transport's receive callback re-arms its read (after
+ * a partial read, or between a message's length and its body) without
+ * looking whether the pipe was closed meanwhile; the closed read never
+ * completes, so the REQ pipe's receive is never finished, the reaper thread
+ * (one per process) waits on it forever in req0_pipe_stop, and nng_close
+ * waits forever for the pipe to go (src/sp/transport/tcp/tcp.c
+ * tcptran_pipe_recv_cb; found with a debug build of Debian's 1.5.2 under
+ * tests/tools/netstress). A late answer after a timeout, a delayed segment,
+ * anything the peer sends as we close can trigger it.
+ *
+ * So the connection is never closed by nng's close while it lives. The
+ * socket under the pipe is shut down (shutdown(2), found among our
+ * descriptors by its two addresses): nng's pending read sees the end of the
+ * stream and tears the pipe down on its own error path, which has no such
+ * race. The dialer redials at once (its random back-off is often negative
+ * in 1.5.2): net_pipe_cb rejects the new connection before the protocol
+ * starts reading on it. Once our pipe is gone, nng_close has nothing left to
+ * wedge on but a redial still negotiating (its 8-byte header exchange: a
+ * window of microseconds; the watchdog is the net for it).
+ */
+
+static bool
+net_addr_eq(const struct sockaddr_storage *ss, const nng_sockaddr *na)
+{
+	if (ss->ss_family == AF_INET && na->s_family == NNG_AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+		return a->sin_port == na->s_in.sa_port && a->sin_addr.s_addr == na->s_in.sa_addr;
+	}
+	if (ss->ss_family == AF_INET6 && na->s_family == NNG_AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+
+		return a->sin6_port == na->s_in6.sa_port &&
+		       memcmp(&a->sin6_addr, na->s_in6.sa_addr, 16) == 0;
+	}
+	return false;
+}
+
+/* Our descriptor of the connection whose ends are laddr and raddr, or -1. */
+static int
+net_find_fd(const nng_sockaddr *laddr, const nng_sockaddr *raddr)
+{
+	DIR *d;
+	struct dirent *de;
+	int found = -1;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while (found < 0 && (de = readdir(d)) != NULL) {
+		struct sockaddr_storage l, r;
+		socklen_t ll = sizeof(l), rl = sizeof(r);
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+
+		if (*end != '\0' || end == de->d_name || fd < 0 || fd == dirfd(d))
+			continue;
+		if (getsockname((int)fd, (struct sockaddr *)&l, &ll) != 0 ||
+		    getpeername((int)fd, (struct sockaddr *)&r, &rl) != 0)
+			continue;
+		if (net_addr_eq(&l, laddr) && net_addr_eq(&r, raddr))
+			found = (int)fd;
+	}
+	closedir(d);
+	return found;
+}
+
 void
 rl_net_close(rl_net_client *c)
 {
 	if (c == NULL)
 		return;
+	net_guard(c, NET_QUIET_MAX_MS, "la fermeture de la connexion");
+	atomic_store(&c->closing, true);
+	if (atomic_load(&c->pipe) != 0) {
+		int fd = -1;
+
+		if (c->laddr.s_family != NNG_AF_UNSPEC)
+			fd = net_find_fd(&c->laddr, &c->raddr);
+		if (fd >= 0)
+			shutdown(fd, SHUT_RDWR);
+		/* The pipe's end comes within milliseconds (its read is always
+		 * pending); without the descriptor, the bound. */
+		for (int w = 0; w < NET_QUIET_MAX_MS && atomic_load(&c->pipe) != 0;
+		     w += NET_QUIET_STEP_MS)
+			nng_msleep(NET_QUIET_STEP_MS);
+	}
 	nng_close(c->sock); /* no more pipe callbacks after this */
+	net_unguard(c);
 	nng_aio_free(c->aio);
 	free(c);
+}
+
+void
+rl_net_abandon(rl_net_client *c)
+{
+	/* Nothing is touched, c included (nng's callbacks still point at it):
+	 * the process is about to exit, which ends the connection whatever
+	 * state nng is in. */
+	(void)c;
 }
 
 /* ---- server ---- */
@@ -233,6 +440,7 @@ struct rl_net_req {
 
 struct rl_net_server {
 	nng_socket sock;
+	nng_listener listener;
 	rl_net_handler handler;
 	void *arg;
 	unsigned nreq;
@@ -321,7 +529,7 @@ rl_net_listen(const char *url, unsigned nctx, size_t max_msg, rl_net_handler h, 
 			goto fail;
 		s->nreq = i + 1;
 	}
-	if ((rv = nng_listen(s->sock, url, NULL, 0)) != 0)
+	if ((rv = nng_listen(s->sock, url, &s->listener, 0)) != 0)
 		goto fail;
 	for (unsigned i = 0; i < s->nreq; i++) {
 		s->reqs[i].state = REQ_RECV;
@@ -332,6 +540,28 @@ rl_net_listen(const char *url, unsigned nctx, size_t max_msg, rl_net_handler h, 
 fail:
 	rl_net_stop(s);
 	return net_err(rv);
+}
+
+rl_err
+rl_net_server_url(rl_net_server *s, char *out, size_t cap)
+{
+	nng_sockaddr sa;
+	char host[INET6_ADDRSTRLEN];
+	int n;
+
+	if (nng_listener_get_addr(s->listener, NNG_OPT_LOCADDR, &sa) != 0)
+		return RL_EINVAL;
+	if (sa.s_family == NNG_AF_INET) {
+		if (inet_ntop(AF_INET, &sa.s_in.sa_addr, host, sizeof(host)) == NULL)
+			return RL_EINVAL;
+		n = snprintf(out, cap, "tcp://%s:%u", host, (unsigned)ntohs(sa.s_in.sa_port));
+	} else if (sa.s_family == NNG_AF_INET6) {
+		if (inet_ntop(AF_INET6, sa.s_in6.sa_addr, host, sizeof(host)) == NULL)
+			return RL_EINVAL;
+		n = snprintf(out, cap, "tcp://[%s]:%u", host, (unsigned)ntohs(sa.s_in6.sa_port));
+	} else
+		return RL_EINVAL; /* not TCP: the url given is the address */
+	return n > 0 && (size_t)n < cap ? RL_OK : RL_ETOOBIG;
 }
 
 void

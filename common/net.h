@@ -20,12 +20,19 @@
 
 #include "buf.h"
 #include "err.h"
+#include "watchdog.h"
 
 typedef struct rl_net_client rl_net_client;
 
-/* Dials url (e.g. tcp://127.0.0.1:7401). RL_EUNREACH if nobody answers the
- * connection, RL_EINVAL for a malformed url. max_msg bounds answers. */
-rl_err rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_net_client **out);
+/* Dials url (e.g. tcp://127.0.0.1:7401) and waits for the connection, at
+ * most timeout_ms (which also bounds every later call). RL_EUNREACH if the
+ * connection is refused, RL_ETIMEDOUT if none comes up in time (nobody
+ * there, or a server that accepts and never speaks), RL_EINVAL for a
+ * malformed url. max_msg bounds answers. wd (may be NULL) is armed
+ * (RL_WATCHDOG_STEP) around every call of this client that enters nng,
+ * with the call's own bound and a margin, and disarmed after it. */
+rl_err rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_watchdog *wd,
+                   rl_net_client **out);
 
 /* Sends req and waits for the answer (replaces the content of resp).
  * RL_ETIMEDOUT, RL_EUNREACH (connection lost), RL_ECLOSED. */
@@ -41,8 +48,14 @@ rl_err rl_net_recv(rl_net_client *c, rl_buf *resp);
  * or the failure, is in), waiting up to about wait_ms for it. */
 bool rl_net_ready(rl_net_client *c, int wait_ms);
 
-/* Closes the socket. NULL-safe. */
+/* Closes the socket and frees c. NULL-safe. A live connection is first shut
+ * down under nng and its end awaited (5 s at most): nng 1.5.2 can wedge for
+ * good when it closes a connection on which bytes arrive (net.c). */
 void rl_net_close(rl_net_client *c);
+
+/* For a process about to exit: leaves the socket to the exit, never
+ * entering nng's close. c must not be used again. */
+void rl_net_abandon(rl_net_client *c);
 
 typedef struct rl_net_server rl_net_server;
 typedef struct rl_net_req rl_net_req;
@@ -50,9 +63,16 @@ typedef struct rl_net_req rl_net_req;
 /* Called on an nng thread with a request; msg is valid until the reply. */
 typedef void (*rl_net_handler)(void *arg, rl_net_req *req, rl_bytes msg);
 
-/* Listens on url with nctx contexts. RL_EINVAL bad url, RL_EBUSY address in use. */
+/* Listens on url with nctx contexts. Port 0 lets the system choose a free
+ * port (rl_net_server_url tells which). RL_EINVAL bad url, RL_EBUSY address
+ * in use. */
 rl_err rl_net_listen(const char *url, unsigned nctx, size_t max_msg, rl_net_handler h, void *arg,
                      rl_net_server **out);
+
+/* The address the server listens on, as a url (tcp://HOST:PORT), the port
+ * the system chose when the url asked for port 0. RL_EINVAL (not TCP),
+ * RL_ETOOBIG (cap too small). */
+rl_err rl_net_server_url(rl_net_server *s, char *out, size_t cap);
 
 /* Answers a request (the bytes are copied). Exactly once per request. */
 void rl_net_reply(rl_net_req *req, rl_bytes resp);

@@ -75,15 +75,22 @@ rl() {
 srv() { "$RELAIS_SERVER" --config "$DIR/net/hq/server.conf" "$@"; }
 
 server_up() {
-	local before
+	local before attempt
 	touch "$DIR/logs/server.log"
-	before=$(grep -c "serving on" "$DIR/logs/server.log" || true)
-	"$RELAIS_SERVER" --config "$DIR/net/hq/server.conf" run >>"$DIR/logs/server.log" 2>&1 &
-	SRV_PID=$!
-	for _ in $(seq 1 1500); do
-		[ "$(grep -c "serving on" "$DIR/logs/server.log" || true)" -gt "$before" ] && return 0
-		kill -0 "$SRV_PID" 2>/dev/null || break
-		sleep 0.02
+	# The port was settled at provisioning, below the ephemeral range: only
+	# another program binding it could take it, for a while.
+	for attempt in $(seq 1 25); do
+		before=$(grep -c "serving on" "$DIR/logs/server.log" || true)
+		"$RELAIS_SERVER" --config "$DIR/net/hq/server.conf" run >>"$DIR/logs/server.log" 2>&1 &
+		SRV_PID=$!
+		for _ in $(seq 1 1500); do
+			[ "$(grep -c "serving on" "$DIR/logs/server.log" || true)" -gt "$before" ] && return 0
+			kill -0 "$SRV_PID" 2>/dev/null || break
+			sleep 0.02
+		done
+		wait "$SRV_PID" 2>/dev/null || true
+		rl_port_taken "$DIR/logs/server.log" || break
+		sleep 0.2
 	done
 	echo "le serveur ne démarre pas : voir $DIR/logs/server.log" >&2
 	exit 1

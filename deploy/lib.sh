@@ -52,19 +52,28 @@ rl_wait_serving() {
 	return 1
 }
 
-# rl_free_port: a TCP port nobody listens on, drawn at random.
+# rl_free_port: a TCP port nobody uses, drawn at random below the kernel's
+# ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by default),
+# where outgoing connections and TIME_WAIT sockets take ports that a
+# listener check cannot see. Another program may still bind the port before
+# the server does: the caller retries with a new one when the server says
+# the address is taken.
 rl_free_port() {
-	local p i
-	for i in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
-		if grep -q ":$p[[:space:]]" <<<"$(ss -ltn 2>/dev/null)"; then
-			continue
-		fi
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
+	local p i lo=32768 used
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+	[ "$lo" -gt 11000 ] || lo=32768
+	used="$(ss -tan 2>/dev/null | awk 'NR > 1 {n = split($4, a, ":"); print a[n]}')"
+	for i in $(seq 1 100); do
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000)))
+		grep -qx "$p" <<<"$used" && continue
+		echo "$p"
+		return 0
 	done
 	echo "no free port" >&2
 	return 1
+}
+
+# rl_port_taken LOG: whether the server's log says its address was taken.
+rl_port_taken() {
+	grep -q "cannot listen on .*: busy\|address in use" "$1" 2>/dev/null
 }

@@ -54,6 +54,7 @@ fi
 rl_find_bins "$bin"
 mkdir -p "$dir/hq" "$dir/devices"
 dir="$(cd "$dir" && pwd)"
+fixed_url="$url"
 [ -n "$url" ] || url="tcp://127.0.0.1:$(rl_free_port)"
 
 if [ $quiet = 1 ]; then
@@ -72,23 +73,36 @@ stop_server() {
 }
 trap stop_server EXIT
 
-rl_step 1 "le serveur du siège ($url)"
-cat >"$dir/hq/server.conf" <<EOF
+write_server_conf() {
+	cat >"$dir/hq/server.conf" <<EOF
 # HQ server of the local network (deploy/provision-network.sh)
 [server]
 listen = $url
 store = $dir/hq/store
 log_level = info
 EOF
+}
+rl_step 1 "le serveur du siège"
+write_server_conf
 bash "$RL_DEPLOY_DIR/provision-hq.sh" --config "$dir/hq/server.conf" --url "$url" \
 	--bin "$(dirname "$RELAIS_SERVER")" | sed -n '/== étape 1/,/== étape 2/{/== étape/d;/^$/d;p}'
 rl_next "démarrer le serveur pour les enrôlements"
-"$RELAIS_SERVER" --config "$dir/hq/server.conf" run >>"$dir/hq/server.log" 2>&1 &
-srv_pid=$!
-if ! rl_wait_serving "$dir/hq/server.log" "$url" "$srv_pid"; then
-	echo "provision-network.sh: le serveur ne démarre pas (voir $dir/hq/server.log)" >&2
-	exit 1
-fi
+# The devices pin the url at enrollment: the port is settled now. A port
+# another program took meanwhile is replaced by a new one (unless --url).
+for attempt in $(seq 1 20); do
+	: >"$dir/hq/server.log"
+	"$RELAIS_SERVER" --config "$dir/hq/server.conf" run >>"$dir/hq/server.log" 2>&1 &
+	srv_pid=$!
+	rl_wait_serving "$dir/hq/server.log" "$url" "$srv_pid" && break
+	stop_server
+	if [ -n "$fixed_url" ] || ! rl_port_taken "$dir/hq/server.log" || [ "$attempt" = 20 ]; then
+		echo "provision-network.sh: le serveur ne démarre pas (voir $dir/hq/server.log)" >&2
+		exit 1
+	fi
+	url="tcp://127.0.0.1:$(rl_free_port)"
+	write_server_conf
+done
+echo "   serveur du siège : $url"
 echo "   serveur démarré (pid $srv_pid)"
 
 : >"$dir/network.txt"

@@ -18,6 +18,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -765,8 +766,12 @@ rl_run_serve(rl_hub *hub, const rl_run_opts *o)
 	pthread_create(&s.writer, NULL, writer_main, &s);
 	e = rl_net_listen(o->listen, o->contexts, RL_MSG_MAX_BYTES, on_request, &s, &s.net);
 	if (e == RL_OK) {
-		rl_log(RL_LOG_INFO, "serving on %s (seq %llu)", o->listen,
-		       (unsigned long long)hub->seq);
+		char url[256];
+
+		/* The bound address: with port 0, the one the system chose. */
+		if (rl_net_server_url(s.net, url, sizeof(url)) != RL_OK)
+			snprintf(url, sizeof(url), "%s", o->listen);
+		rl_log(RL_LOG_INFO, "serving on %s (seq %llu)", url, (unsigned long long)hub->seq);
 		sigwait(&set, &sig);
 		rl_log(RL_LOG_INFO, "signal %d: stopping", sig);
 	} else

@@ -19,6 +19,7 @@ TOOLS="$BUILD/tests/tools"
 for b in "$RELAIS" "$SERVER"; do
 	[ -x "$b" ] || { echo "FAIL: $b not built (make)" >&2; exit 1; }
 done
+source "$ROOT/deploy/lib.sh"
 command -v jq >/dev/null || { echo "FAIL: jq is needed by the sync tests (apt-get install jq)" >&2; exit 1; }
 
 T="$(mktemp -d)"
@@ -128,18 +129,17 @@ server_init() {
 }
 
 # server_start [STORE [PORT]]: starts `relais-server run` for $T/STORE
-# (default srv) on PORT, else on a free loopback port drawn at random
-# (another one is drawn when it is taken); sets PORT, URL, SRV_PID.
+# (default srv) on PORT, else on a free loopback port drawn below the
+# ephemeral range (deploy/lib.sh rl_free_port; another one is drawn when it
+# is taken after all); sets PORT, URL, SRV_PID. A fixed PORT (a restart) is
+# tried again for a few seconds.
 server_start() {
 	local store="${1:-srv}" fixed="${2:-}" attempt log seen
 	for attempt in $(seq 1 30); do
 		if [ -n "$fixed" ]; then
 			PORT="$fixed"
 		else
-			PORT=$((20000 + RANDOM % 40000))
-			if grep -q ":$PORT[[:space:]]" <<<"$(ss -ltn 2>/dev/null)"; then
-				continue
-			fi
+			PORT="$(rl_free_port)"
 		fi
 		URL="tcp://127.0.0.1:$PORT"
 		log="$T/server-$store-$PORT-$attempt.log"

@@ -52,8 +52,7 @@ server_init
 VG_MAP=(--map-size 4G)
 started=0
 for attempt in $(seq 1 10); do
-	PORT=$((20000 + RANDOM % 40000))
-	grep -q ":$PORT[[:space:]]" <<<"$(ss -ltn 2>/dev/null)" && continue
+	PORT="$(rl_free_port)"
 	URL="tcp://127.0.0.1:$PORT"
 	"${VG[@]}" --log-file="$T/vg.server.log" "$SERVER" --store "$T/srv" "${VG_MAP[@]}" run --listen "$URL" \
 		>"$T/server-vg-$attempt.log" 2>&1 &

@@ -757,7 +757,7 @@ cmd_session(int argc, char **argv)
 		fprintf(stderr, "rawclient: no server key (enroll first or --server-pk)\n");
 		return 2;
 	}
-	if ((e = rl_net_dial(r.url, RL_MSG_MAX_BYTES, RAW_TIMEOUT_MS, &r.net)) != RL_OK)
+	if ((e = rl_net_dial(r.url, RL_MSG_MAX_BYTES, RAW_TIMEOUT_MS, NULL, &r.net)) != RL_OK)
 		return die("dial", e);
 	for (; i < argc && rc == 0; i++) {
 		const char *a = argv[i];
@@ -866,7 +866,7 @@ cmd_enroll(int argc, char **argv)
 	rl_buf_init(&req);
 	rl_buf_init(&resp);
 	if ((e = rl_enroll_request(id, secret, r.pk, "rawclient", &req)) != RL_OK ||
-	    (e = rl_net_dial(argv[2], RL_HELLO_MAX, RAW_TIMEOUT_MS, &net)) != RL_OK ||
+	    (e = rl_net_dial(argv[2], RL_HELLO_MAX, RAW_TIMEOUT_MS, NULL, &net)) != RL_OK ||
 	    (e = rl_net_call(net, rl_buf_view(&req), &resp)) != RL_OK) {
 		rc = die("enroll", e);
 		goto out;
