@@ -21,11 +21,13 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sys/socket.h>
 
@@ -39,10 +41,8 @@
 
 #define NET_REDIAL_WAIT_MS 1000 /* a call waits this long for a lost connection */
 #define NET_REDIAL_STEP_MS 10
-#define NET_DIAL_STEP_MS 2      /* a dial checks for its connection this often */
-#define NET_DIAL_STAT_EVERY 5   /* and for a refusal every 5 checks */
+#define NET_DIAL_STAT_MS 10     /* a dial looks for a refusal this often */
 #define NET_QUIET_MAX_MS 5000   /* a close waits this long at most for the pipe's end */
-#define NET_QUIET_STEP_MS 1
 #define NET_GUARD_GRACE_MS 5000 /* the watchdog's margin over a call's own bound */
 
 struct rl_net_client {
@@ -55,6 +55,8 @@ struct rl_net_client {
 	atomic_uint pipe;  /* id of the connection, 0 when none is known */
 	atomic_bool lost;  /* the connection closed and no other one came yet */
 	atomic_bool closing; /* rl_net_close began: new connections are refused */
+	pthread_mutex_t mu;  /* with cv: a connection came or went */
+	pthread_cond_t cv;
 	atomic_bool done;  /* the aio's operation completed (nng 1.5 has no
 	                      nng_aio_busy) */
 };
@@ -106,6 +108,56 @@ net_unguard(rl_net_client *c)
 		rl_watchdog_disarm(c->wd, RL_WATCHDOG_STEP);
 }
 
+/* A condition variable on the monotonic clock (the waits are deadlines). */
+static void
+net_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+static void
+net_free(rl_net_client *c)
+{
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+static void
+net_signal(rl_net_client *c)
+{
+	pthread_mutex_lock(&c->mu);
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Waits until the connection is up (up) or gone (!up), at most ms; whether
+ * it is. */
+static bool
+net_wait_pipe(rl_net_client *c, bool up, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->mu);
+	while ((atomic_load(&c->pipe) != 0) != up)
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&c->mu);
+	return (atomic_load(&c->pipe) != 0) == up;
+}
+
 /* On an nng thread: tracks the connection; its loss cancels the call in
  * flight. A notification about an older connection changes nothing. */
 static void
@@ -127,9 +179,11 @@ net_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 			c->laddr.s_family = NNG_AF_UNSPEC;
 		atomic_store(&c->pipe, id);
 		atomic_store(&c->lost, false);
+		net_signal(c);
 	} else if (ev == NNG_PIPE_EV_REM_POST && atomic_compare_exchange_strong(&c->pipe, &id, 0)) {
 		atomic_store(&c->lost, true);
 		nng_aio_cancel(c->aio);
+		net_signal(c);
 	}
 }
 
@@ -140,6 +194,22 @@ net_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
  * False when statistics are not built in: the dial then waits out its
  * deadline.
  */
+/* The statistics of the dialer with this id: a direct child of the root
+ * named "dialer" whose "id" matches. (nng_stat_find_dialer cannot be used:
+ * in 1.5.2 it returns the first dialer's statistics, whatever the id.) */
+static nng_stat *
+stat_dialer(nng_stat *all, int id)
+{
+	for (nng_stat *st = nng_stat_child(all); st != NULL; st = nng_stat_next(st)) {
+		nng_stat *sid;
+
+		if (strcmp(nng_stat_name(st), "dialer") == 0 && (sid = nng_stat_find(st, "id")) != NULL &&
+		    nng_stat_value(sid) == (uint64_t)id)
+			return st;
+	}
+	return NULL;
+}
+
 static bool
 stat_dial_failed(rl_net_client *c)
 {
@@ -149,7 +219,7 @@ stat_dial_failed(rl_net_client *c)
 
 	if (nng_stats_get(&all) != 0)
 		return false;
-	if ((d = nng_stat_find_dialer(all, c->dialer)) != NULL) {
+	if ((d = stat_dialer(all, nng_dialer_id(c->dialer))) != NULL) {
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !failed; i++)
 			failed = (st = nng_stat_find(d, names[i])) != NULL && nng_stat_value(st) > 0;
 	}
@@ -165,14 +235,17 @@ net_wait_connected(rl_net_client *c, int timeout_ms)
 {
 	nng_time end = nng_clock() + (nng_duration)timeout_ms;
 
-	for (unsigned n = 0; atomic_load(&c->pipe) == 0; n++) {
-		if (nng_clock() >= end)
+	for (;;) {
+		nng_time now = nng_clock();
+		int slice = end - now < NET_DIAL_STAT_MS ? (int)(end - now) : NET_DIAL_STAT_MS;
+
+		if (now >= end)
 			return RL_ETIMEDOUT;
-		if (n % NET_DIAL_STAT_EVERY == 0 && stat_dial_failed(c))
+		if (net_wait_pipe(c, true, slice))
+			return RL_OK;
+		if (stat_dial_failed(c))
 			return RL_EUNREACH;
-		nng_msleep(NET_DIAL_STEP_MS);
 	}
-	return RL_OK;
 }
 
 rl_err
@@ -192,13 +265,15 @@ rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_watchdog *wd,
 	atomic_init(&c->lost, false);
 	atomic_init(&c->closing, false);
 	atomic_init(&c->done, true);
+	pthread_mutex_init(&c->mu, NULL);
+	net_cond_init(&c->cv);
 	if ((rv = nng_aio_alloc(&c->aio, net_aio_cb, c)) != 0) {
-		free(c);
+		net_free(c);
 		return net_err(rv);
 	}
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
 		nng_aio_free(c->aio);
-		free(c);
+		net_free(c);
 		return net_err(rv);
 	}
 	if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_PRE, net_pipe_cb, c)) != 0 ||
@@ -230,7 +305,7 @@ rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_watchdog *wd,
 fail:
 	nng_close(c->sock);
 	nng_aio_free(c->aio);
-	free(c);
+	net_free(c);
 	return rv == NNG_EINVAL || rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? RL_EINVAL : RL_EUNREACH;
 }
 
@@ -407,14 +482,12 @@ rl_net_close(rl_net_client *c)
 			shutdown(fd, SHUT_RDWR);
 		/* The pipe's end comes within milliseconds (its read is always
 		 * pending); without the descriptor, the bound. */
-		for (int w = 0; w < NET_QUIET_MAX_MS && atomic_load(&c->pipe) != 0;
-		     w += NET_QUIET_STEP_MS)
-			nng_msleep(NET_QUIET_STEP_MS);
+		net_wait_pipe(c, false, NET_QUIET_MAX_MS);
 	}
 	nng_close(c->sock); /* no more pipe callbacks after this */
 	net_unguard(c);
 	nng_aio_free(c->aio);
-	free(c);
+	net_free(c);
 }
 
 void
