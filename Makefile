@@ -132,15 +132,17 @@ fuzz: fuzz-build
 	    tests/fuzz/corpus/$$t || exit 1; done
 
 # The fault tests' long modes: the soak through the faulty proxy, the
-# crash loop and the load run, longer (make test runs them short).
+# crash loop, the load run and the close stress (ten times the sessions),
+# longer (make test runs them short).
 SOAK_SECONDS ?= 600
 CRASH_KILLS  ?= 2000
 LOAD_SECONDS ?= 300
 soak: build
 	@BUILD=$(BUILD) TEST_SCALE=12 SOAK_SECONDS=$(SOAK_SECONDS) CRASH_KILLS=$(CRASH_KILLS) \
-	  CRASH_MAX_SECONDS=$$(( $(CRASH_KILLS) + 600 )) LOAD_SECONDS=$(LOAD_SECONDS) bash tests/run.sh -- \
+	  CRASH_MAX_SECONDS=$$(( $(CRASH_KILLS) + 600 )) LOAD_SECONDS=$(LOAD_SECONDS) \
+	  NET_STRESS_SCALE=10 bash tests/run.sh -- \
 	  tests/integration/test_fault_soak.sh tests/integration/test_fault_crash.sh \
-	  tests/integration/test_fault_load.sh
+	  tests/integration/test_fault_load.sh tests/integration/test_net_stress.sh
 
 endif
 

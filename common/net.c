@@ -421,34 +421,42 @@ rl_net_call(rl_net_client *c, rl_bytes req, rl_buf *resp)
  * window of microseconds; the watchdog is the net for it).
  */
 
+/* Whether ss is na; with port_only, whether they share family and port (a
+ * listener on every address matches each connection it accepted). */
 static bool
-net_addr_eq(const struct sockaddr_storage *ss, const nng_sockaddr *na)
+net_addr_eq(const struct sockaddr_storage *ss, const nng_sockaddr *na, bool port_only)
 {
 	if (ss->ss_family == AF_INET && na->s_family == NNG_AF_INET) {
 		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
 
-		return a->sin_port == na->s_in.sa_port && a->sin_addr.s_addr == na->s_in.sa_addr;
+		return a->sin_port == na->s_in.sa_port &&
+		       (port_only || a->sin_addr.s_addr == na->s_in.sa_addr);
 	}
 	if (ss->ss_family == AF_INET6 && na->s_family == NNG_AF_INET6) {
 		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
 
 		return a->sin6_port == na->s_in6.sa_port &&
-		       memcmp(&a->sin6_addr, na->s_in6.sa_addr, 16) == 0;
+		       (port_only || memcmp(&a->sin6_addr, na->s_in6.sa_addr, 16) == 0);
 	}
 	return false;
 }
 
-/* Our descriptor of the connection whose ends are laddr and raddr, or -1. */
+/*
+ * Shuts down (shutdown(2), both ways) each of our connected sockets whose
+ * local end is laddr and, when raddr is not NULL, whose peer is raddr; with
+ * raddr NULL only the local port counts (the connections a listener
+ * accepted). Returns how many.
+ */
 static int
-net_find_fd(const nng_sockaddr *laddr, const nng_sockaddr *raddr)
+net_shutdown_conns(const nng_sockaddr *laddr, const nng_sockaddr *raddr)
 {
 	DIR *d;
 	struct dirent *de;
-	int found = -1;
+	int n = 0;
 
 	if ((d = opendir("/proc/self/fd")) == NULL)
-		return -1;
-	while (found < 0 && (de = readdir(d)) != NULL) {
+		return 0;
+	while ((de = readdir(d)) != NULL) {
 		struct sockaddr_storage l, r;
 		socklen_t ll = sizeof(l), rl = sizeof(r);
 		char *end;
@@ -459,11 +467,15 @@ net_find_fd(const nng_sockaddr *laddr, const nng_sockaddr *raddr)
 		if (getsockname((int)fd, (struct sockaddr *)&l, &ll) != 0 ||
 		    getpeername((int)fd, (struct sockaddr *)&r, &rl) != 0)
 			continue;
-		if (net_addr_eq(&l, laddr) && net_addr_eq(&r, raddr))
-			found = (int)fd;
+		if (net_addr_eq(&l, laddr, raddr == NULL) && (raddr == NULL || net_addr_eq(&r, raddr, false)) &&
+		    shutdown((int)fd, SHUT_RDWR) == 0) {
+			n++;
+			if (raddr != NULL)
+				break;
+		}
 	}
 	closedir(d);
-	return found;
+	return n;
 }
 
 void
@@ -474,12 +486,8 @@ rl_net_close(rl_net_client *c)
 	net_guard(c, NET_QUIET_MAX_MS, "la fermeture de la connexion");
 	atomic_store(&c->closing, true);
 	if (atomic_load(&c->pipe) != 0) {
-		int fd = -1;
-
 		if (c->laddr.s_family != NNG_AF_UNSPEC)
-			fd = net_find_fd(&c->laddr, &c->raddr);
-		if (fd >= 0)
-			shutdown(fd, SHUT_RDWR);
+			net_shutdown_conns(&c->laddr, &c->raddr);
 		/* The pipe's end comes within milliseconds (its read is always
 		 * pending); without the descriptor, the bound. */
 		net_wait_pipe(c, false, NET_QUIET_MAX_MS);
@@ -514,6 +522,8 @@ struct rl_net_req {
 struct rl_net_server {
 	nng_socket sock;
 	nng_listener listener;
+	atomic_int npipes;   /* connections that reached nng's pipe callbacks */
+	atomic_bool stopping; /* rl_net_stop began: new connections are refused */
 	rl_net_handler handler;
 	void *arg;
 	unsigned nreq;
@@ -570,6 +580,21 @@ rl_net_reply(rl_net_req *r, rl_bytes resp)
 	nng_ctx_send(r->ctx, r->aio);
 }
 
+/* On an nng thread: counts the connections, and refuses new ones once the
+ * server stops (every pipe that sees ADD_PRE later sees REM_POST). */
+static void
+srv_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	rl_net_server *s = arg;
+
+	if (ev == NNG_PIPE_EV_ADD_PRE) {
+		atomic_fetch_add(&s->npipes, 1);
+		if (atomic_load(&s->stopping))
+			nng_pipe_close(p);
+	} else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&s->npipes, 1);
+}
+
 rl_err
 rl_net_listen(const char *url, unsigned nctx, size_t max_msg, rl_net_handler h, void *arg,
               rl_net_server **out)
@@ -591,7 +616,11 @@ rl_net_listen(const char *url, unsigned nctx, size_t max_msg, rl_net_handler h, 
 		free(s);
 		return net_err(rv);
 	}
-	if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, max_msg)) != 0)
+	atomic_init(&s->npipes, 0);
+	atomic_init(&s->stopping, false);
+	if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, max_msg)) != 0 ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, srv_pipe_cb, s)) != 0 ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, srv_pipe_cb, s)) != 0)
 		goto fail;
 	for (unsigned i = 0; i < nctx; i++) {
 		rl_net_req *r = &s->reqs[i];
@@ -640,8 +669,19 @@ rl_net_server_url(rl_net_server *s, char *out, size_t cap)
 void
 rl_net_stop(rl_net_server *s)
 {
+	nng_sockaddr sa;
+
 	if (s == NULL)
 		return;
+	/* As for a client (rl_net_close): connections are shut down under nng
+	 * and torn down on nng's error path before the close. */
+	atomic_store(&s->stopping, true);
+	if (nng_listener_get_addr(s->listener, NNG_OPT_LOCADDR, &sa) == 0 &&
+	    (sa.s_family == NNG_AF_INET || sa.s_family == NNG_AF_INET6)) {
+		net_shutdown_conns(&sa, NULL);
+		for (int w = 0; w < NET_QUIET_MAX_MS && atomic_load(&s->npipes) > 0; w++)
+			nng_msleep(1);
+	}
 	nng_close(s->sock);
 	for (unsigned i = 0; i < s->nreq; i++) {
 		rl_net_req *r = &s->reqs[i];
