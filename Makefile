@@ -19,7 +19,7 @@ PKGS     := lmdb msgpack libsodium jansson inih
 DEBS     := libnng-dev liblmdb-dev libmsgpack-dev libsodium-dev libjansson-dev \
             libinih-dev pkg-config
 DEMODEBS := jq
-TESTDEBS := libcmocka-dev lmdb-utils jq faketime python3 gdb
+TESTDEBS := libcmocka-dev lmdb-utils jq faketime python3 gdb dpkg-dev
 CFLAGS   ?= -O2 -g
 PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 XFLAGS   := -std=c11 -Wall -Wextra -Wshadow -Wno-missing-field-initializers \
