@@ -51,4 +51,31 @@ done
 [ -f "$T/dest/usr/lib/systemd/system/relais-sync.service" ] || fail "units not installed"
 ok
 
+# The runner bounds a test that hangs: past its limit the test fails with
+# the stacks of its programs, its whole process group is killed, the suite
+# goes on to the next test.
+cat >"$T/test_hangs.sh" <<EOF
+#!/usr/bin/env bash
+# limit: 3
+RELAIS_SERVER_PASSPHRASE=x RELAIS_KDF=min "$SERVER" --store "$T/hang-srv" init >/dev/null
+RELAIS_SERVER_PASSPHRASE=x "$SERVER" --store "$T/hang-srv" run --listen tcp://127.0.0.1:0 \
+	>"$T/hang-srv.log" 2>&1 &
+echo \$! >"$T/hang.pid"
+sleep 600
+EOF
+printf '#!/usr/bin/env bash\necho fine\n' >"$T/test_fine.sh"
+set +e
+out="$(bash tests/run.sh -- "$T/test_hangs.sh" "$T/test_fine.sh" 2>&1)"
+rc=$?
+set -e
+assert_eq "$rc" 1 "the runner fails the suite"
+assert_match "$out" "-- TIMEOUT after 3 s" "the hung test is stopped at its limit"
+assert_match "$out" "stacks of [0-9]+ \(relais-server\)" "the stacks of its server are printed"
+assert_match "$out" "main \(" "with gdb's frames"
+assert_match "$out" "1 passed, 1 failed" "the next test still runs"
+pid="$(cat "$T/hang.pid")"
+for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then fail "the hung test's server survived the runner"; fi
+ok
+
 done_ok
