@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "client/cli.h"
+#include "common/states.h"
 #include "proto/msg.h"
 
 #define RL_CHANGES_MAGIC "relais-changes"
@@ -44,48 +45,41 @@
 
 /* ---- export ---- */
 
+struct encode_ctx {
+	rl_mpw w;
+	rl_buf *body;
+	uint32_t n;
+};
+
+static rl_err
+encode_state(void *arg, const rl_record *rec)
+{
+	struct encode_ctx *x = arg;
+	rl_err e;
+
+	/* Tombstones too: an erasure travels in the file. */
+	for (size_t i = 0; i < rec->nops; i++)
+		rl_op_encode(&x->w, rec->ops[i], true);
+	x->n += (uint32_t)rec->nops;
+	if ((e = rl_mpw_err(&x->w)) != RL_OK)
+		return e;
+	return x->body->len > RL_CHANGES_MAX_FILE || x->n > RL_CHANGES_MAX_OPS ? RL_ETOOBIG : RL_OK;
+}
+
 /* Encodes every operation of the store into body; *n counts them. */
 static rl_err
 changes_encode(rl_replica *rp, rl_buf *body, uint32_t *n)
 {
+	struct encode_ctx x = { .body = body };
 	rl_txn *txn = NULL;
-	rl_cursor *c = NULL;
-	rl_bytes k;
-	rl_buf v;
-	rl_mpw w;
 	rl_err e;
 
-	*n = 0;
-	rl_buf_init(&v);
-	rl_mpw_init(&w, body);
-	if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) != RL_OK ||
-	    (e = rl_cursor_open(txn, RL_T_STATES, &c)) != RL_OK)
-		goto out;
-	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
-	     e = rl_cursor_next(c, &k, &v)) {
-		rl_record rec;
-
-		if ((e = rl_record_decode(rl_buf_view(&v), &rec)) != RL_OK) {
-			e = e == RL_ENOMEM ? e : RL_ECORRUPT;
-			break;
-		}
-		for (size_t i = 0; i < rec.nops; i++)
-			rl_op_encode(&w, rec.ops[i], true);
-		*n += (uint32_t)rec.nops;
-		rl_record_fini(&rec);
-		if ((e = rl_mpw_err(&w)) != RL_OK)
-			break;
-		if (body->len > RL_CHANGES_MAX_FILE || *n > RL_CHANGES_MAX_OPS) {
-			e = RL_ETOOBIG;
-			break;
-		}
+	rl_mpw_init(&x.w, body);
+	if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) == RL_OK) {
+		e = rl_states_each(txn, encode_state, &x);
+		rl_store_abort(txn);
 	}
-	if (e == RL_ENOTFOUND)
-		e = RL_OK;
-out:
-	rl_buf_fini(&v);
-	rl_cursor_close(c);
-	rl_store_abort(txn);
+	*n = x.n;
 	return e;
 }
 

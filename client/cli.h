@@ -27,6 +27,7 @@
 
 #include "common/config.h"
 #include "common/record.h"
+#include "common/casefile.h"
 #include "common/replica.h"
 
 #define RL_CLI_EXIT_OK 0
@@ -88,9 +89,7 @@ struct rl_cli {
 	char *store_default;  /* owned: the per-user default, once computed */
 };
 
-/* ---- the command table (main.c) and commands ---- */
-
-const rl_cli_command *rl_cli_commands(size_t *n);
+/* ---- the commands (their table is in main.c) ---- */
 
 int rl_cmd_init(rl_cli *cli);
 int rl_cmd_passwd(rl_cli *cli);
@@ -128,7 +127,7 @@ typedef struct rl_changes {
 rl_err rl_changes_decode(rl_bytes in, rl_changes *ch);
 void rl_changes_free(rl_changes *ch);
 
-/* sync_cmd.c: the server side of the client, stubs until sync lands. */
+/* sync_cmd.c: the server side of the client (enroll, sync, the status probe). */
 int rl_cmd_sync(rl_cli *cli);
 int rl_cmd_enroll(rl_cli *cli);
 
@@ -250,15 +249,7 @@ rl_err rl_cli_load(rl_replica *rp, const uint8_t sit[RL_SIT_BYTES], rl_record *r
 typedef int (*rl_cli_each_fn)(const rl_record *rec, void *arg);
 int rl_cli_each(rl_replica *rp, rl_cli_each_fn fn, void *arg);
 
-/* Register text of the displayed value, as a NUL-terminated copy in out. */
-void rl_cli_reg_str(const rl_record *rec, uint8_t field, char *out, size_t cap);
-
-/* Whether an alert is done (its "done" register's winner is "oui"). */
-bool rl_cli_alert_done(const rl_record *rec, const rl_op *alert);
-/* The due date of an alert (its register, else the op's date), YYYYMMDD. */
-uint32_t rl_cli_alert_due(const rl_record *rec, const rl_op *alert);
-/* The text of an alert (its register's winner). */
-rl_bytes rl_cli_alert_text(const rl_record *rec, const rl_op *alert);
+/* Alerts and journal rules: common/casefile.h. */
 
 /* A conflict: a register with several distinct live values. */
 typedef struct rl_cli_conflict {

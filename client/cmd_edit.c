@@ -442,7 +442,7 @@ rl_cmd_alert_done(rl_cli *cli)
 	if ((rc = rl_cli_find_opid(rl_edit_record(x.ed), RL_OP_ALERT, cli->pos[1], "alerte",
 	                           &alert)) != 0)
 		return edit_fail(&x, rc);
-	if (rl_cli_alert_done(rl_edit_record(x.ed), alert) &&
+	if (rl_case_alert_done(rl_edit_record(x.ed), alert) &&
 	    rl_record_reg(rl_edit_record(x.ed), &alert->id, RL_F_ALERT_DONE, NULL, 0) == 1) {
 		edit_cancel(&x); /* already done: nothing to write */
 		return 0;

@@ -255,11 +255,11 @@ alerts_one(const rl_record *rec, void *arg)
 	}
 	rl_cli_sit_hex(rec->sit, hex);
 	for (size_t i = 0; i < n && !c->oom; i++) {
-		uint32_t due = rl_cli_alert_due(rec, ops[i]);
+		uint32_t due = rl_case_alert_due(rec, ops[i]);
 		char d[11], id[RL_CLI_OPID_MAX];
 		json_t *o;
 
-		if (rl_cli_alert_done(rec, ops[i]) || (c->due_before && due >= c->due_before))
+		if (rl_case_alert_done(rec, ops[i]) || (c->due_before && due >= c->due_before))
 			continue;
 		if ((o = json_object()) == NULL) {
 			c->oom = true;
@@ -270,9 +270,9 @@ alerts_one(const rl_record *rec, void *arg)
 		put(o, "situation", json_string(hex), &c->oom);
 		put(o, "id", json_string(id), &c->oom);
 		put(o, "due", json_string(d), &c->oom);
-		put(o, "text", rl_cli_jstr(rl_cli_alert_text(rec, ops[i])), &c->oom);
+		put(o, "text", rl_cli_jstr(rl_case_alert_text(rec, ops[i])), &c->oom);
 		put(o, "done", json_false(), &c->oom);
-		put(o, "overdue", json_boolean(due < c->today), &c->oom);
+		put(o, "overdue", json_boolean(rl_case_alert_overdue(rec, ops[i], c->today)), &c->oom);
 		put(o, "antenna", rl_cli_jstr_or_null(rl_record_get(rec, RL_F_ANTENNA)), &c->oom);
 		put(o, "initials", rl_cli_jstr_or_null(rl_record_get(rec, RL_F_INITIALS)), &c->oom);
 		push(c->rows, o, &c->oom);

@@ -139,13 +139,6 @@ static const rl_cli_command commands[] = {
 #undef V
 #undef F
 
-const rl_cli_command *
-rl_cli_commands(size_t *n)
-{
-	*n = sizeof(commands) / sizeof(commands[0]);
-	return commands;
-}
-
 static const rl_cli_command *
 find_command(const char *name)
 {

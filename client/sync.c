@@ -815,18 +815,3 @@ rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats)
 		*stats = sum;
 	return e;
 }
-
-rl_err
-rl_sync_ping(rl_replica *rp, int timeout_ms)
-{
-	rl_sync_opts o = { 0 };
-	rl_sync_conn *c;
-	rl_err e;
-
-	o.timeout_ms = timeout_ms;
-	o.probe = true;
-	if ((e = rl_sync_connect(rp, &o, &c)) == RL_OK)
-		e = rl_sync_ping_conn(c);
-	rl_sync_disconnect(c);
-	return e;
-}

@@ -112,8 +112,4 @@ bool rl_sync_enrolled(rl_replica *rp);
  */
 rl_err rl_sync_once(rl_replica *rp, const rl_sync_opts *o, rl_sync_stats *stats);
 
-/* Handshake plus PING with a short timeout: RL_OK if the server answers.
- * Never writes to the store. */
-rl_err rl_sync_ping(rl_replica *rp, int timeout_ms);
-
 #endif

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "client/cli.h"
+#include "common/states.h"
 
 #define CLI_PASS_MAX 1024 /* longest passphrase read from a terminal */
 
@@ -739,92 +740,39 @@ rl_cli_load(rl_replica *rp, const uint8_t sit[RL_SIT_BYTES], rl_record *rec)
 	return e;
 }
 
+/* rl_cli_each's walk: skips tombstones, and stops on the first non-zero
+ * exit status of the command's callback. */
+struct each_ctx {
+	rl_cli_each_fn fn;
+	void *arg;
+	int rc;
+};
+
+static rl_err
+each_state(void *arg, const rl_record *rec)
+{
+	struct each_ctx *x = arg;
+
+	if (rec->erased)
+		return RL_OK;
+	/* A status, not an error: any code other than RL_OK stops the walk. */
+	return (x->rc = x->fn(rec, x->arg)) != 0 ? RL_ECLOSED : RL_OK;
+}
+
 int
 rl_cli_each(rl_replica *rp, rl_cli_each_fn fn, void *arg)
 {
+	struct each_ctx x = { fn, arg, 0 };
 	rl_txn *txn = NULL;
-	rl_cursor *c = NULL;
-	rl_bytes k;
-	rl_buf v;
 	rl_err e;
-	int rc = 0;
 
-	rl_buf_init(&v);
-	if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) != RL_OK ||
-	    (e = rl_cursor_open(txn, RL_T_STATES, &c)) != RL_OK)
-		goto out;
-	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
-	     e = rl_cursor_next(c, &k, &v)) {
-		rl_record rec;
-
-		if ((e = rl_record_decode(rl_buf_view(&v), &rec)) != RL_OK) {
-			e = e == RL_ENOMEM ? e : RL_ECORRUPT;
-			break;
-		}
-		if (k.len != RL_SIT_BYTES || memcmp(k.p, rec.sit, RL_SIT_BYTES) != 0) {
-			rl_record_fini(&rec);
-			e = RL_ECORRUPT;
-			break;
-		}
-		if (!rec.erased)
-			rc = fn(&rec, arg);
-		rl_record_fini(&rec);
-		if (rc != 0)
-			break;
+	if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) == RL_OK) {
+		e = rl_states_each(txn, each_state, &x);
+		rl_store_abort(txn);
 	}
-	if (e == RL_ENOTFOUND)
-		e = RL_OK;
-out:
-	rl_buf_fini(&v);
-	rl_cursor_close(c);
-	rl_store_abort(txn);
-	if (rc == 0 && e != RL_OK)
-		rc = rl_cli_fail_err(e, "lecture du magasin");
-	return rc;
-}
-
-void
-rl_cli_reg_str(const rl_record *rec, uint8_t field, char *out, size_t cap)
-{
-	rl_bytes b = rl_record_get(rec, field);
-	size_t n = b.len < cap - 1 ? b.len : cap - 1;
-
-	if (n)
-		memcpy(out, b.p, n);
-	out[n] = '\0';
-}
-
-bool
-rl_cli_alert_done(const rl_record *rec, const rl_op *alert)
-{
-	rl_regval v;
-
-	if (rl_record_reg(rec, &alert->id, RL_F_ALERT_DONE, &v, 1) == 0)
-		return false;
-	return v.value.len == 3 && memcmp(v.value.p, "oui", 3) == 0;
-}
-
-uint32_t
-rl_cli_alert_due(const rl_record *rec, const rl_op *alert)
-{
-	rl_regval v;
-	uint32_t ymd;
-
-	if (rl_record_reg(rec, &alert->id, RL_F_ALERT_DUE, &v, 1) > 0 &&
-	    rl_date_parse((const char *)v.value.p, v.value.len, &ymd) == RL_OK)
-		return ymd;
-	return alert->date;
-}
-
-rl_bytes
-rl_cli_alert_text(const rl_record *rec, const rl_op *alert)
-{
-	rl_regval v;
-
-	/* The text value borrows from the record, not from v. */
-	if (rl_record_reg(rec, &alert->id, RL_F_ALERT_TEXT, &v, 1) > 0)
-		return v.value;
-	return alert->value;
+	if (x.rc != 0)
+		return x.rc;
+	return e != RL_OK ? rl_cli_fail_err(e, "lecture du magasin") : 0;
 }
 
 static bool

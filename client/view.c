@@ -87,9 +87,9 @@ alert_items(const rl_record *rec, alert_item **out, size_t *n)
 	}
 	for (size_t i = 0; i < *n; i++) {
 		items[i].op = ops[i];
-		items[i].due = rl_cli_alert_due(rec, ops[i]);
-		items[i].done = rl_cli_alert_done(rec, ops[i]);
-		items[i].overdue = !items[i].done && items[i].due < today;
+		items[i].due = rl_case_alert_due(rec, ops[i]);
+		items[i].done = rl_case_alert_done(rec, ops[i]);
+		items[i].overdue = rl_case_alert_overdue(rec, ops[i], today);
 	}
 	free(ops);
 	qsort(items, *n, sizeof(*items), alert_item_cmp);
@@ -194,7 +194,7 @@ jjournal(const rl_record *rec, bool hide_text, size_t *vad, bool *ok)
 			*ok = false;
 			break;
 		}
-		*vad += op->field == RL_J_VAD;
+		*vad += rl_case_is_home_visit(op);
 		jset(o, "id", jopid(&op->id), ok);
 		jset(o, "type", json_string(rl_jtype_name(op->field)), ok);
 		jset(o, "date", jdate(op->date), ok);
@@ -230,7 +230,7 @@ jalerts(const rl_record *rec, bool hide_text, size_t *open, bool *ok)
 		jset(o, "id", jopid(&items[i].op->id), ok);
 		jset(o, "due", jdate(items[i].due), ok);
 		jset(o, "text",
-		     hide_text ? json_null() : rl_cli_jstr(rl_cli_alert_text(rec, items[i].op)), ok);
+		     hide_text ? json_null() : rl_cli_jstr(rl_case_alert_text(rec, items[i].op)), ok);
 		jset(o, "done", json_boolean(items[i].done), ok);
 		jset(o, "overdue", json_boolean(items[i].overdue), ok);
 		jset(o, "author", jdevice(items[i].op->id.dev), ok);
@@ -503,7 +503,7 @@ text_alerts(FILE *f, const rl_record *rec)
 		fputs("  ", f);
 		rl_cli_cell(f, items[i].overdue ? "EN RETARD" : items[i].done ? "faite" : "à venir", 10);
 		fprintf(f, " %s  [%s]  ", date, id);
-		rl_cli_print_safe(f, rl_cli_alert_text(rec, items[i].op), NULL);
+		rl_cli_print_safe(f, rl_case_alert_text(rec, items[i].op), NULL);
 		fputc('\n', f);
 	}
 	free(items);

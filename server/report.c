@@ -61,6 +61,8 @@
 
 #include <jansson.h>
 
+#include "common/casefile.h"
+#include "common/states.h"
 #include "report.h"
 
 #define REPORT_YEAR_MIN 1900
@@ -439,28 +441,6 @@ bytes_is(rl_bytes b, const char *s)
 	return b.len == n && (n == 0 || memcmp(b.p, s, n) == 0);
 }
 
-/* The alert's due date: its "due" register, else the date of the alert op. */
-static uint32_t
-alert_due(const rl_record *rec, const rl_op *alert)
-{
-	rl_regval v;
-	uint32_t ymd;
-
-	if (rl_record_reg(rec, &alert->id, RL_F_ALERT_DUE, &v, 1) > 0 &&
-	    rl_date_parse((const char *)v.value.p, v.value.len, &ymd) == RL_OK)
-		return ymd;
-	return alert->date;
-}
-
-static bool
-alert_done(const rl_record *rec, const rl_op *alert)
-{
-	rl_regval v;
-
-	return rl_record_reg(rec, &alert->id, RL_F_ALERT_DONE, &v, 1) > 0 &&
-	       bytes_is(v.value, "oui");
-}
-
 static rl_err
 delay_push(report *r, int64_t d)
 {
@@ -502,11 +482,11 @@ report_record(report *r, const rl_record *rec)
 	if ((e = rl_record_list(rec, RL_OP_JOURNAL, &list, &n)) != RL_OK)
 		return e;
 	for (size_t i = 0; i < n; i++) {
-		if (list[i]->has_target)
+		if (!rl_case_is_intervention(list[i]))
 			continue; /* an amendment: a correction, not an intervention */
 		if (first == 0)
 			first = list[i]->date;
-		if (list[i]->field == RL_J_VAD && in_period(r, ymd_month(list[i]->date)))
+		if (rl_case_is_home_visit(list[i]) && in_period(r, ymd_month(list[i]->date)))
 			r->home_visits++;
 	}
 	free(list);
@@ -514,7 +494,7 @@ report_record(report *r, const rl_record *rec)
 	if ((e = rl_record_list(rec, RL_OP_ALERT, &list, &n)) != RL_OK)
 		return e;
 	for (size_t i = 0; i < n; i++)
-		if (!alert_done(rec, list[i]) && alert_due(rec, list[i]) < r->today)
+		if (rl_case_alert_overdue(rec, list[i], r->today))
 			r->alerts_overdue++;
 	free(list);
 
@@ -582,43 +562,24 @@ report_devices(report *r, rl_txn *txn)
 	return e == RL_ENOTFOUND ? RL_OK : e;
 }
 
+static rl_err
+scan_state(void *arg, const rl_record *rec)
+{
+	return report_record(arg, rec);
+}
+
 /* Reads every state in one read transaction. */
 static rl_err
 report_scan(report *r, rl_hub *hub)
 {
 	rl_txn *txn = NULL;
-	rl_cursor *c = NULL;
-	rl_bytes k;
-	rl_buf v;
 	rl_err e;
 
-	rl_buf_init(&v);
 	if ((e = rl_store_begin(hub->st, false, &txn)) != RL_OK)
-		goto out;
-	if ((e = report_devices(r, txn)) != RL_OK || (e = rl_cursor_open(txn, RL_T_STATES, &c)) != RL_OK)
-		goto out;
-	for (e = rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, &v); e == RL_OK;
-	     e = rl_cursor_next(c, &k, &v)) {
-		rl_record rec;
-
-		if ((e = rl_record_decode(rl_buf_view(&v), &rec)) != RL_OK) {
-			e = e == RL_ENOMEM ? e : RL_ECORRUPT;
-			break;
-		}
-		if (k.len != RL_SIT_BYTES || memcmp(k.p, rec.sit, RL_SIT_BYTES) != 0)
-			e = RL_ECORRUPT;
-		else
-			e = report_record(r, &rec);
-		rl_record_fini(&rec);
-		if (e != RL_OK)
-			break;
-	}
-	if (e == RL_ENOTFOUND)
-		e = RL_OK;
-out:
-	rl_cursor_close(c);
+		return e;
+	if ((e = report_devices(r, txn)) == RL_OK)
+		e = rl_states_each(txn, scan_state, r);
 	rl_store_abort(txn);
-	rl_buf_fini(&v);
 	return e;
 }
 

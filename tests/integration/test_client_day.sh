@@ -257,4 +257,15 @@ EOF
 )"
 assert_eq "$PTY_OUT" "0 0 1 quiet confirm-asked TTY-ok" "passphrase prompt on a terminal"
 
+# ---- a home visit and its correction are one visit (as in the HQ report) ----
+S5="$T/visits"
+r --store "$S5" init --antenna AIX --role mobile >/dev/null
+ID5="$(r --store "$S5" new --kind coordination --initials HV)"
+V1="$(r --store "$S5" log "$ID5" --type vad --date 2025-04-02 "VAD")"
+r --store "$S5" log "$ID5" --type vad --date 2025-04-02 --amends "$V1" "VAD : correction de l'heure" >/dev/null
+r --store "$S5" log "$ID5" --type vad --date 2025-04-09 "Deuxième VAD" >/dev/null
+J="$(r --store "$S5" show "$ID5" --json)"
+assert_eq "$(jqr "$J" '.journal | length')" "3" "three journal entries"
+assert_eq "$(jqr "$J" '.counts.home_visits')" "2" "a visit and its amendment count once"
+
 done_ok
