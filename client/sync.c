@@ -317,7 +317,9 @@ rl_sync_enroll(rl_replica *rp, const char *url, const char *token, const char *n
 	e = rl_store_commit(txn);
 out:
 	rl_wipe(secret, sizeof(secret));
-	rl_net_close(net);
+	/* `relais enroll` exits next: its socket goes with the process, never
+	 * through nng's close (net.h). */
+	rl_net_abandon(net);
 	rl_buf_fini(&req);
 	rl_buf_fini(&resp);
 	return e;

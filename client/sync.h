@@ -97,6 +97,7 @@ void rl_sync_disconnect(rl_sync_conn *c);
  * server key and takes the antenna and role the server assigned. Errors:
  * RL_EUNREACH, RL_EKEY (token refused, used or expired), RL_ECRYPTO (the
  * answer does not prove knowledge of the token), RL_EEXIST, RL_EPROTO.
+ * For a process that exits after it: its socket is left to the exit.
  */
 rl_err rl_sync_enroll(rl_replica *rp, const char *url, const char *token, const char *name);
 

@@ -32,7 +32,7 @@
 
 #define WATCH_INTERVAL_MS 5000
 #define DEADLINE_PER_TIMEOUT 60 /* default [sync] deadline, in request timeouts */
-#define PROBE_TIMEOUT_MS 900    /* `relais status`: dial and ping, each */
+#define PROBE_TIMEOUT_MS 600    /* `relais status`: dial, handshake, ping: 1.8 s at most */
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
 

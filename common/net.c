@@ -43,7 +43,10 @@
 #define NET_REDIAL_STEP_MS 10
 #define NET_DIAL_STAT_MS 10     /* a dial looks for a refusal this often */
 #define NET_QUIET_MAX_MS 5000   /* a close waits this long at most for the pipe's end */
+#define NET_QUIET_MIN_MS 100    /* ...or this long, when it could not shut it down */
 #define NET_GUARD_GRACE_MS 5000 /* the watchdog's margin over a call's own bound */
+
+static int net_shutdown_conns(const nng_sockaddr *laddr, const nng_sockaddr *raddr);
 
 struct rl_net_client {
 	nng_socket sock;
@@ -51,7 +54,11 @@ struct rl_net_client {
 	nng_aio *aio;      /* the call in flight */
 	rl_watchdog *wd;   /* may be NULL */
 	int timeout_ms;
-	nng_sockaddr laddr, raddr; /* the connection's ends, set before pipe */
+	uint16_t port;     /* the url's port, network order; 0 if none */
+	nng_sockaddr laddr, raddr; /* the connection's ends (under mu) */
+	bool have_addr;
+	int live;          /* connections admitted and not yet gone (under mu) */
+	unsigned dead;     /* the last connection gone (under mu) */
 	atomic_uint pipe;  /* id of the connection, 0 when none is known */
 	atomic_bool lost;  /* the connection closed and no other one came yet */
 	atomic_bool closing; /* rl_net_close began: new connections are refused */
@@ -129,61 +136,107 @@ net_free(rl_net_client *c)
 }
 
 static void
-net_signal(rl_net_client *c)
+net_deadline(struct timespec *ts, int ms)
 {
-	pthread_mutex_lock(&c->mu);
-	pthread_cond_broadcast(&c->cv);
-	pthread_mutex_unlock(&c->mu);
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
 }
 
-/* Waits until the connection is up (up) or gone (!up), at most ms; whether
- * it is. */
+/* Waits until no connection is left, at most ms; whether none is. */
 static bool
-net_wait_pipe(rl_net_client *c, bool up, int ms)
+net_wait_none(rl_net_client *c, int ms)
+{
+	struct timespec ts;
+	bool none;
+
+	net_deadline(&ts, ms);
+	pthread_mutex_lock(&c->mu);
+	while (c->live > 0)
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) != 0)
+			break;
+	none = c->live <= 0;
+	pthread_mutex_unlock(&c->mu);
+	return none;
+}
+
+/* Waits until the connection is up, at most ms; whether it is. */
+static bool
+net_wait_up(rl_net_client *c, int ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	net_deadline(&ts, ms);
 	pthread_mutex_lock(&c->mu);
-	while ((atomic_load(&c->pipe) != 0) != up)
+	while (atomic_load(&c->pipe) == 0)
 		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) != 0)
 			break;
 	pthread_mutex_unlock(&c->mu);
-	return (atomic_load(&c->pipe) != 0) == up;
+	return atomic_load(&c->pipe) != 0;
 }
 
-/* On an nng thread: tracks the connection; its loss cancels the call in
- * flight. A notification about an older connection changes nothing. */
+/* On an nng thread: tracks the connections. `live` counts those nng has
+ * admitted (every ADD_PRE is followed by one REM_POST), `pipe` is the one
+ * calls use. Once rl_net_close began, a redial is rejected before it
+ * starts reading, and one that came up meanwhile shuts itself down. A
+ * pipe's REM_POST can come before its own ADD_POST (a pipe closed right
+ * after it started): `dead` keeps it from being taken for a live one. */
 static void
 net_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	rl_net_client *c = arg;
 	unsigned id = (unsigned)nng_pipe_id(p);
+	nng_sockaddr la, ra;
+	bool addr, shut = false, cancel = false;
 
-	if (ev == NNG_PIPE_EV_ADD_PRE) {
-		/* A redial while we close: rejected before any read starts on
-		 * it (closing it here is what nng_pipe_notify allows). */
+	switch (ev) {
+	case NNG_PIPE_EV_ADD_PRE:
+		pthread_mutex_lock(&c->mu);
+		c->live++;
+		pthread_mutex_unlock(&c->mu);
 		if (atomic_load(&c->closing))
 			nng_pipe_close(p);
-	} else if (ev == NNG_PIPE_EV_ADD_POST) {
-		/* Read by rl_net_close once it has seen pipe (the atomic orders
-		 * them); no other connection can come up before this one goes. */
-		if (nng_pipe_get_addr(p, NNG_OPT_LOCADDR, &c->laddr) != 0 ||
-		    nng_pipe_get_addr(p, NNG_OPT_REMADDR, &c->raddr) != 0)
-			c->laddr.s_family = NNG_AF_UNSPEC;
-		atomic_store(&c->pipe, id);
-		atomic_store(&c->lost, false);
-		net_signal(c);
-	} else if (ev == NNG_PIPE_EV_REM_POST && atomic_compare_exchange_strong(&c->pipe, &id, 0)) {
-		atomic_store(&c->lost, true);
-		nng_aio_cancel(c->aio);
-		net_signal(c);
+		return;
+	case NNG_PIPE_EV_ADD_POST:
+		addr = nng_pipe_get_addr(p, NNG_OPT_LOCADDR, &la) == 0 &&
+		       nng_pipe_get_addr(p, NNG_OPT_REMADDR, &ra) == 0;
+		pthread_mutex_lock(&c->mu);
+		if (id == c->dead) {
+			/* already gone */
+		} else if (atomic_load(&c->closing)) {
+			shut = addr;
+		} else {
+			c->laddr = la;
+			c->raddr = ra;
+			c->have_addr = addr;
+			atomic_store(&c->pipe, id);
+			atomic_store(&c->lost, false);
+			pthread_cond_broadcast(&c->cv);
+		}
+		pthread_mutex_unlock(&c->mu);
+		if (shut)
+			net_shutdown_conns(&la, &ra);
+		return;
+	case NNG_PIPE_EV_REM_POST:
+		pthread_mutex_lock(&c->mu);
+		c->live--;
+		c->dead = id;
+		if (atomic_load(&c->pipe) == id) {
+			atomic_store(&c->pipe, 0);
+			atomic_store(&c->lost, true);
+			cancel = true;
+		}
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		if (cancel)
+			nng_aio_cancel(c->aio);
+		return;
+	default:
+		return;
 	}
 }
 
@@ -227,9 +280,38 @@ stat_dial_failed(rl_net_client *c)
 	return failed;
 }
 
+/* Whether one of our TCP sockets is connected to a peer on this port (in
+ * network order): a dial that timed out with one found a server that
+ * accepts and never speaks; without, nobody answered at all. */
+static bool
+net_tcp_open_to(uint16_t port)
+{
+	DIR *d;
+	struct dirent *de;
+	bool found = false;
+
+	if (port == 0 || (d = opendir("/proc/self/fd")) == NULL)
+		return port != 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		struct sockaddr_storage r;
+		socklen_t rl = sizeof(r);
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+
+		if (*end != '\0' || end == de->d_name || fd < 0 || fd == dirfd(d) ||
+		    getpeername((int)fd, (struct sockaddr *)&r, &rl) != 0)
+			continue;
+		found = (r.ss_family == AF_INET && ((struct sockaddr_in *)&r)->sin_port == port) ||
+		        (r.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&r)->sin6_port == port);
+	}
+	closedir(d);
+	return found;
+}
+
 /* Waits until the dialer's first connection is up (the SP negotiation
- * done), the connect is refused (RL_EUNREACH) or timeout_ms pass
- * (RL_ETIMEDOUT). */
+ * done), the connect is refused (RL_EUNREACH) or timeout_ms pass:
+ * RL_ETIMEDOUT when a TCP connection was made but nothing came back (a
+ * silent server), RL_EUNREACH when not even that (nobody there). */
 static rl_err
 net_wait_connected(rl_net_client *c, int timeout_ms)
 {
@@ -240,12 +322,26 @@ net_wait_connected(rl_net_client *c, int timeout_ms)
 		int slice = end - now < NET_DIAL_STAT_MS ? (int)(end - now) : NET_DIAL_STAT_MS;
 
 		if (now >= end)
-			return RL_ETIMEDOUT;
-		if (net_wait_pipe(c, true, slice))
+			return net_tcp_open_to(c->port) ? RL_ETIMEDOUT : RL_EUNREACH;
+		if (net_wait_up(c, slice))
 			return RL_OK;
 		if (stat_dial_failed(c))
 			return RL_EUNREACH;
 	}
+}
+
+/* The port of a tcp:// url, network order; 0 if it has none. */
+static uint16_t
+url_port(const char *url)
+{
+	const char *colon = strrchr(url, ':');
+	char *end;
+	long p;
+
+	if (colon == NULL || strncmp(url, "tcp", 3) != 0)
+		return 0;
+	p = strtol(colon + 1, &end, 10);
+	return *end == '\0' && end != colon + 1 && p > 0 && p < 65536 ? htons((uint16_t)p) : 0;
 }
 
 rl_err
@@ -261,6 +357,7 @@ rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_watchdog *wd,
 		return RL_ENOMEM;
 	c->timeout_ms = timeout_ms;
 	c->wd = wd;
+	c->port = url_port(url);
 	atomic_init(&c->pipe, 0);
 	atomic_init(&c->lost, false);
 	atomic_init(&c->closing, false);
@@ -481,17 +578,26 @@ net_shutdown_conns(const nng_sockaddr *laddr, const nng_sockaddr *raddr)
 void
 rl_net_close(rl_net_client *c)
 {
+	nng_sockaddr la, ra;
+	bool up;
+
 	if (c == NULL)
 		return;
 	net_guard(c, NET_QUIET_MAX_MS, "la fermeture de la connexion");
 	atomic_store(&c->closing, true);
-	if (atomic_load(&c->pipe) != 0) {
-		if (c->laddr.s_family != NNG_AF_UNSPEC)
-			net_shutdown_conns(&c->laddr, &c->raddr);
-		/* The pipe's end comes within milliseconds (its read is always
-		 * pending); without the descriptor, the bound. */
-		net_wait_pipe(c, false, NET_QUIET_MAX_MS);
-	}
+	pthread_mutex_lock(&c->mu);
+	up = atomic_load(&c->pipe) != 0 && c->have_addr;
+	la = c->laddr;
+	ra = c->raddr;
+	pthread_mutex_unlock(&c->mu);
+	/* Our connection's end comes within milliseconds once it is shut down
+	 * (its read is always pending); one that came up as we began shuts
+	 * itself down (net_pipe_cb). Without a descriptor found, nothing
+	 * will end it: a short wait only. */
+	if (!up || net_shutdown_conns(&la, &ra) > 0)
+		net_wait_none(c, NET_QUIET_MAX_MS);
+	else
+		net_wait_none(c, NET_QUIET_MIN_MS);
 	nng_close(c->sock); /* no more pipe callbacks after this */
 	net_unguard(c);
 	nng_aio_free(c->aio);

@@ -26,8 +26,8 @@ typedef struct rl_net_client rl_net_client;
 
 /* Dials url (e.g. tcp://127.0.0.1:7401) and waits for the connection, at
  * most timeout_ms (which also bounds every later call). RL_EUNREACH if the
- * connection is refused, RL_ETIMEDOUT if none comes up in time (nobody
- * there, or a server that accepts and never speaks), RL_EINVAL for a
+ * connection is refused or nobody answers in time, RL_ETIMEDOUT if a server
+ * accepted the connection and said nothing in time, RL_EINVAL for a
  * malformed url. max_msg bounds answers. wd (may be NULL) is armed
  * (RL_WATCHDOG_STEP) around every call of this client that enters nng,
  * with the call's own bound and a margin, and disarmed after it. */

@@ -11,6 +11,7 @@
  * never committed, as after a kill -9.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,9 @@ watchdog_fire(rl_watchdog *w, int i, uint64_t now)
 	             "%s : %s est bloquée depuis %llu s (délai de garde dépassé) : arrêt. Rien "
 	             "n'est perdu ; la synchronisation reprendra au prochain lancement.\n",
 	             w->prog, w->slot[i].what, secs);
+	/* Should stderr block (a stalled journal), the alarm's default
+	 * action still ends the process. */
+	alarm(5);
 	if (n > 0 && write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
 		n = 0;
 	rl_log(RL_LOG_ERROR, "watchdog: %s step stuck for %llu s, exiting with status %d",
@@ -102,7 +106,9 @@ rl_err
 rl_watchdog_start(const char *prog, rl_watchdog **out)
 {
 	pthread_condattr_t ca;
+	sigset_t all, old;
 	rl_watchdog *w;
+	int rc;
 
 	*out = NULL;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -113,7 +119,13 @@ rl_watchdog_start(const char *prog, rl_watchdog **out)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&w->thread, NULL, watchdog_main, w) != 0) {
+	/* The thread takes no signal: SIGTERM and SIGINT stay the main
+	 * thread's (the --watch loop's handler). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&w->thread, NULL, watchdog_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);
 		free(w);

@@ -138,6 +138,15 @@ assert_match "$OUT" "Serveur +ne répond pas" "status says the server does not a
 run a --config "$T/silent.conf" status --json
 assert_eq "$(jq -r .server_status <<<"$OUT")" silent "status --json: server_status"
 assert_eq "$(jq -r .server_reachable <<<"$OUT")" false "status --json: not reachable"
+# Nobody listening: refused at once, said so.
+cat >"$T/refused.conf" <<EOF
+[sync]
+server = tcp://127.0.0.1:$(rl_free_port)
+EOF
+within 2500 a --config "$T/refused.conf" status --json
+assert_eq "$(jq -r .server_status <<<"$OUT")" unreachable "status --json: nobody listening"
+within 2500 a --config "$T/refused.conf" sync
+assert_match "$ERR" "serveur injoignable" "the sync says the server cannot be reached"
 # The real server: reachable, and the sync goes through.
 run a status --json
 assert_eq "$(jq -r .server_status <<<"$OUT")" reachable "status --json on the real server"
