@@ -14,8 +14,9 @@ source "$(dirname "$0")/sync_lib.sh"
 
 cd "$ROOT"
 # A make of its own, not the one running this test (make test passes
-# RL_DEPS_CHECKED and, under make asan, CFLAGS through MAKEFLAGS).
-unset MAKEFLAGS MAKELEVEL MFLAGS
+# RL_DEPS_CHECKED and, under make asan, CFLAGS, in MAKEFLAGS and the
+# environment).
+unset MAKEFLAGS MAKELEVEL MFLAGS RL_DEPS_CHECKED CFLAGS CPPFLAGS LDFLAGS
 for target in all test demo bench asan soak; do
 	make -n "$target" >"$T/dry.$target" 2>&1 || fail "make -n $target: $(cat "$T/dry.$target")"
 	out="$(head -n 3 "$T/dry.$target")"
