@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "client/cli.h"
+#include "common/file.h"
 #include "common/states.h"
 #include "proto/msg.h"
 
@@ -99,14 +100,13 @@ write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Writes head then body to path atomically (temporary file, fsync,
- * rename), mode 0600; "-" writes to stdout. */
+/* Writes head then body to path atomically (common/file.h), mode 0600;
+ * "-" writes to stdout. */
 static int
 write_file(const char *path, rl_bytes head, rl_bytes body)
 {
-	char *tmp;
-	size_t n;
-	int fd, err;
+	rl_afile a;
+	rl_err e;
 
 	if (strcmp(path, "-") == 0) {
 		if (write_all(STDOUT_FILENO, head.p, head.len) != 0 ||
@@ -115,30 +115,18 @@ write_file(const char *path, rl_bytes head, rl_bytes body)
 			                   strerror(errno));
 		return 0;
 	}
-	n = strlen(path) + sizeof(".XXXXXX");
-	if ((tmp = malloc(n)) == NULL)
-		return rl_cli_fail_err(RL_ENOMEM, path);
-	snprintf(tmp, n, "%s.XXXXXX", path);
-	if ((fd = mkstemp(tmp)) < 0) {
-		err = errno;
-		free(tmp);
+	if ((e = rl_afile_open(&a, path, 0600)) != RL_OK)
+		return e == RL_ENOMEM ? rl_cli_fail_err(e, path)
+		                      : rl_cli_fail("écriture impossible : %s (%s)", path, strerror(a.err));
+	if ((head.len && fwrite(head.p, 1, head.len, a.f) != head.len) ||
+	    (body.len && fwrite(body.p, 1, body.len, a.f) != body.len)) {
+		int err = errno;
+
+		rl_afile_abort(&a);
 		return rl_cli_fail("écriture impossible : %s (%s)", path, strerror(err));
 	}
-	if (fchmod(fd, 0600) != 0 || write_all(fd, head.p, head.len) != 0 ||
-	    write_all(fd, body.p, body.len) != 0 || fsync(fd) != 0) {
-		err = errno;
-		close(fd);
-		unlink(tmp);
-		free(tmp);
-		return rl_cli_fail("écriture impossible : %s (%s)", path, strerror(err));
-	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		err = errno;
-		unlink(tmp);
-		free(tmp);
-		return rl_cli_fail("écriture impossible : %s (%s)", path, strerror(err));
-	}
-	free(tmp);
+	if (rl_afile_commit(&a) != RL_OK)
+		return rl_cli_fail("écriture impossible : %s (%s)", path, strerror(a.err));
 	return 0;
 }
 

@@ -62,6 +62,7 @@
 #include <jansson.h>
 
 #include "common/casefile.h"
+#include "common/file.h"
 #include "common/states.h"
 #include "report.h"
 
@@ -1375,17 +1376,13 @@ render(FILE *f, const report *r, enum report_fmt fmt, json_t *doc)
 	}
 }
 
-/* Writes the report to stdout, or to path through a temporary file renamed
- * over it once complete and synced. */
+/* Writes the report to stdout, or to path atomically (common/file.h). */
 static int
 write_out(const report *r, enum report_fmt fmt, const char *path)
 {
 	json_t *doc = NULL;
-	char *tmp = NULL, *slash;
-	FILE *f = NULL;
-	mode_t mask;
-	int fd = -1, rc = 1;
-	size_t plen;
+	rl_afile a;
+	rl_err e;
 
 	if (fmt == FMT_JSON && (doc = report_json(r)) == NULL)
 		return msg(1, "rapport : %s", rl_strerror_fr(RL_ENOMEM));
@@ -1396,61 +1393,15 @@ write_out(const report *r, enum report_fmt fmt, const char *path)
 			return msg(1, "rapport : écriture impossible sur la sortie standard");
 		return 0;
 	}
-	plen = strlen(path);
-	if ((tmp = malloc(plen + 8)) == NULL)
-		goto out;
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".XXXXXX", 8);
-	if ((fd = mkstemp(tmp)) < 0) {
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0644 & ~mask) != 0 || (f = fdopen(fd, "w")) == NULL)
-		goto out;
-	fd = -1;
-	render(f, r, fmt, doc);
-	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
-		goto out;
-	if (fclose(f) != 0) {
-		f = NULL;
-		goto out;
-	}
-	f = NULL;
-	if (rename(tmp, path) != 0)
-		goto out;
-	free(tmp);
-	tmp = NULL;
-	/* Make the rename durable too. */
-	if ((slash = strrchr(path, '/')) != NULL) {
-		char *dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
-
-		if (dir != NULL && (fd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
-			(void)fsync(fd);
-			close(fd);
-		}
-		free(dir);
-	} else if ((fd = open(".", O_RDONLY | O_DIRECTORY)) >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	fd = -1;
-	rc = 0;
-out:
-	if (f != NULL)
-		fclose(f);
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
+	if ((e = rl_afile_open(&a, path, 0644)) == RL_OK) {
+		render(a.f, r, fmt, doc);
+		e = rl_afile_commit(&a);
 	}
 	json_decref(doc);
-	if (rc != 0)
-		msg(1, "rapport : écriture impossible dans %s", quote(path).s);
-	return rc;
+	if (e != RL_OK)
+		return msg(1, "rapport : écriture impossible dans %s (%s)", quote(path).s,
+		           a.err ? strerror(a.err) : rl_strerror_fr(e));
+	return 0;
 }
 
 int
