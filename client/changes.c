@@ -72,14 +72,10 @@ static rl_err
 changes_encode(rl_replica *rp, rl_buf *body, uint32_t *n)
 {
 	struct encode_ctx x = { .body = body };
-	rl_txn *txn = NULL;
 	rl_err e;
 
 	rl_mpw_init(&x.w, body);
-	if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) == RL_OK) {
-		e = rl_states_each(txn, encode_state, &x);
-		rl_store_abort(txn);
-	}
+	e = rl_states_read(rl_replica_store(rp), encode_state, &x);
 	*n = x.n;
 	return e;
 }

@@ -763,13 +763,8 @@ int
 rl_cli_each(rl_replica *rp, rl_cli_each_fn fn, void *arg)
 {
 	struct each_ctx x = { fn, arg, 0 };
-	rl_txn *txn = NULL;
-	rl_err e;
+	rl_err e = rl_states_read(rl_replica_store(rp), each_state, &x);
 
-	if ((e = rl_store_begin(rl_replica_store(rp), false, &txn)) == RL_OK) {
-		e = rl_states_each(txn, each_state, &x);
-		rl_store_abort(txn);
-	}
 	if (x.rc != 0)
 		return x.rc;
 	return e != RL_OK ? rl_cli_fail_err(e, "lecture du magasin") : 0;

@@ -39,3 +39,16 @@ out:
 	rl_buf_fini(&v);
 	return e;
 }
+
+rl_err
+rl_states_read(rl_store *st, rl_states_fn fn, void *arg)
+{
+	rl_txn *txn;
+	rl_err e;
+
+	if ((e = rl_store_begin(st, false, &txn)) != RL_OK)
+		return e;
+	e = rl_states_each(txn, fn, arg);
+	rl_store_abort(txn);
+	return e;
+}

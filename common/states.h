@@ -22,4 +22,7 @@ typedef rl_err (*rl_states_fn)(void *arg, const rl_record *rec);
  * state), RL_ENOMEM, RL_EIO and the store's other errors. */
 rl_err rl_states_each(rl_txn *txn, rl_states_fn fn, void *arg);
 
+/* The same in a read transaction of its own on st. */
+rl_err rl_states_read(rl_store *st, rl_states_fn fn, void *arg);
+
 #endif
