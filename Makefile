@@ -1,6 +1,7 @@
 # relais - one flat Makefile. `make`, `make test`, `make asan`, `make demo`,
 # `make bench`, `make fuzz`, `make install`. Library flags come from
-# pkg-config; nng has no .pc file on Debian bookworm, so it is linked by name.
+# pkg-config; nng and libunistring have no .pc file on Debian bookworm, so
+# they are linked by name.
 #
 # The targets that may install Debian packages (all, test, demo, bench,
 # asan, soak, unit, integration) run `deps` first and then make again: a
@@ -17,7 +18,7 @@ TEST_SCALE ?= 1
 VERSION  := 0.1.0
 PKGS     := lmdb msgpack libsodium jansson inih
 DEBS     := libnng-dev liblmdb-dev libmsgpack-dev libsodium-dev libjansson-dev \
-            libinih-dev pkg-config
+            libinih-dev libunistring-dev pkg-config
 DEMODEBS := jq
 TESTDEBS := libcmocka-dev lmdb-utils jq faketime python3 gdb dpkg-dev
 CFLAGS   ?= -O2 -g
@@ -25,7 +26,7 @@ PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 XFLAGS   := -std=c11 -Wall -Wextra -Wshadow -Wno-missing-field-initializers \
             -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DRL_VERSION='"$(VERSION)"' \
             -I. $(PKGCFLAGS)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -pthread
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lunistring -pthread
 TESTLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 COMPILE  = $(CC) $(CPPFLAGS) $(CFLAGS) $(XFLAGS)
 LINK     = $(CC) $(CFLAGS) $(XFLAGS) $(LDFLAGS)
@@ -72,7 +73,7 @@ build: $(BINS) $(UNIT) $(HELPERS)
 
 # A clear line instead of a wall of compiler errors when a library is missing.
 check-libs:
-	@pkg-config --exists $(PKGS) && [ -e /usr/include/nng/nng.h ] || \
+	@pkg-config --exists $(PKGS) && [ -e /usr/include/nng/nng.h ] && [ -e /usr/include/unistr.h ] || \
 	  { echo "bibliothèques manquantes : make deps (en root) ou apt-get install $(DEBS)" >&2; exit 1; }
 
 $(BUILD)/%.o: %.c $(wildcard */*.h) | check-libs

@@ -22,6 +22,7 @@
 
 #include "client/cli.h"
 #include "common/states.h"
+#include "common/text.h"
 
 #define CLI_PASS_MAX 1024 /* longest passphrase read from a terminal */
 
@@ -500,48 +501,6 @@ rl_cli_parse_date(const char *opt, const char *s, uint32_t *ymd)
 	return rl_cli_fail("date invalide pour %s : %s (AAAA-MM-JJ, un jour qui existe)", opt, q);
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
-static size_t
-utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
-{
-	uint32_t c;
-	size_t len;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		c = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		c = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		c = p[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-static bool
-is_control(uint32_t c)
-{
-	return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f);
-}
-
 int
 rl_cli_check_text(const char *what, const char *s, bool multiline)
 {
@@ -552,11 +511,11 @@ rl_cli_check_text(const char *what, const char *s, bool multiline)
 		return rl_cli_fail("%s trop long : %zu octets (au plus %d)", what, len, RL_MAX_VALUE);
 	for (size_t i = 0; i < len;) {
 		uint32_t c;
-		size_t k = utf8_seq(p + i, len - i, &c);
+		size_t k = rl_text_next(p + i, len - i, &c);
 
 		if (k == 0)
 			return rl_cli_fail("%s : texte non UTF-8", what);
-		if (is_control(c) && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
+		if (rl_text_is_control(c) && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
 			return rl_cli_fail("%s : caractère de contrôle refusé", what);
 		i += k;
 	}
@@ -874,7 +833,7 @@ rl_cli_jstr(rl_bytes b)
 	rl_buf_init(&clean);
 	for (size_t i = 0; i < b.len;) {
 		uint32_t c;
-		size_t k = utf8_seq(b.p + i, b.len - i, &c);
+		size_t k = rl_text_next(b.p + i, b.len - i, &c);
 
 		if (k == 0 ? rl_buf_append(&clean, repl, sizeof(repl)) != RL_OK
 		           : rl_buf_append(&clean, b.p + i, k) != RL_OK) {
@@ -913,7 +872,7 @@ rl_cli_print_safe(FILE *f, rl_bytes b, const char *indent)
 {
 	for (size_t i = 0; i < b.len;) {
 		uint32_t c;
-		size_t k = utf8_seq(b.p + i, b.len - i, &c);
+		size_t k = rl_text_next(b.p + i, b.len - i, &c);
 
 		if (k == 0) {
 			fputc('?', f);
@@ -928,7 +887,7 @@ rl_cli_print_safe(FILE *f, rl_bytes b, const char *indent)
 				fputc(' ', f);
 		} else if (c == '\t')
 			fputc(indent ? '\t' : ' ', f);
-		else if (is_control(c))
+		else if (rl_text_is_control(c))
 			fputc('?', f);
 		else
 			fwrite(b.p + i, 1, k, f);
@@ -939,29 +898,11 @@ rl_cli_print_safe(FILE *f, rl_bytes b, const char *indent)
 void
 rl_cli_cell(FILE *f, const char *s, int width)
 {
-	size_t len = strlen(s), cols = 0, i = 0, total = 0;
+	rl_buf clean;
 
-	/* Columns of the whole text, to know whether it must be cut. */
-	for (size_t k = 0; k < len; k++)
-		total += ((unsigned char)s[k] & 0xc0) != 0x80;
-	while (i < len) {
-		uint32_t c;
-		size_t k = utf8_seq((const uint8_t *)s + i, len - i, &c);
-
-		if (width > 0 && total > (size_t)width && cols + 1 >= (size_t)width) {
-			fputs("…", f);
-			cols++;
-			break;
-		}
-		if (k == 0 || is_control(c)) {
-			fputc('?', f);
-			i += k ? k : 1;
-		} else {
-			fwrite(s + i, 1, k, f);
-			i += k;
-		}
-		cols++;
-	}
-	for (; width > 0 && cols < (size_t)width; cols++)
-		fputc(' ', f);
+	/* Printable first (controls as '?'), then one column rule for all. */
+	rl_buf_init(&clean);
+	if (rl_text_printable(RL_BYTES(s, strlen(s)), &clean) == RL_OK)
+		rl_text_cell(f, (const char *)clean.data, width > 0 ? (size_t)width : 0);
+	rl_buf_fini(&clean);
 }

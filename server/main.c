@@ -29,6 +29,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "epoch.h"
 #include "hub.h"
 #include "report.h"
@@ -310,6 +311,26 @@ fmt_time(uint64_t ms, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* One line of `devices`: columns by display width (names come from
+ * enrollment, accents and all; unprintable bytes shown as '?'). */
+static void
+devices_row(const char *dev, const char *ant, const char *role, const char *name,
+            const char *seen, const char *changes, const char *revoked)
+{
+	static const size_t widths[] = { 16, 10, 7, 20, 20, 11, 0 };
+	const char *cells[] = { dev, ant, role, name, seen, changes, revoked };
+	rl_buf clean;
+
+	rl_buf_init(&clean);
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		if (rl_text_printable(RL_BYTES(cells[i], strlen(cells[i])), &clean) != RL_OK)
+			break;
+		rl_text_cell(stdout, (const char *)clean.data, widths[i]);
+		fputs(widths[i] ? "  " : "\n", stdout);
+	}
+	rl_buf_fini(&clean);
+}
+
 static int
 cmd_devices(const opts *o)
 {
@@ -327,8 +348,8 @@ cmd_devices(const opts *o)
 		return fail("devices", e);
 	}
 	if (!o->json)
-		printf("%-16s  %-10s  %-7s  %-20s  %-20s  %8s  %s\n", "appareil", "antenne", "rôle",
-		       "nom", "vu pour la dernière fois", "changes", "révoqué");
+		devices_row("appareil", "antenne", "rôle", "nom", "dernière synchro", "changements",
+		            "révoqué");
 	e = rl_cursor_open(txn, RL_T_DEVICES, &c);
 	for (e = e ? e : rl_cursor_seek(c, RL_BYTES(NULL, 0), &k, NULL); e == RL_OK;
 	     e = rl_cursor_next(c, &k, NULL)) {
@@ -354,10 +375,14 @@ cmd_devices(const opts *o)
 			json_object_set_new(obj, "revoked_at",
 			                    d.revoked_ms ? json_string(rev) : json_null());
 			json_array_append_new(arr, obj);
-		} else
-			printf("%.16s  %-10s  %-7s  %-20.20s  %-20s  %8llu  %s\n", hex, d.antenna,
-			       rl_role_name(d.role), d.name[0] ? d.name : "-", seen,
-			       (unsigned long long)d.changes, d.revoked_ms ? rev : "non");
+		} else {
+			char n[24];
+
+			hex[16] = '\0';
+			snprintf(n, sizeof(n), "%llu", (unsigned long long)d.changes);
+			devices_row(hex, d.antenna, rl_role_name(d.role), d.name[0] ? d.name : "-",
+			            d.last_seen_ms ? seen : "jamais", n, d.revoked_ms ? rev : "non");
+		}
 	}
 	rl_cursor_close(c);
 	rl_store_abort(txn);

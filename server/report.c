@@ -64,6 +64,7 @@
 #include "common/casefile.h"
 #include "common/file.h"
 #include "common/states.h"
+#include "common/text.h"
 #include "report.h"
 
 #define REPORT_YEAR_MIN 1900
@@ -211,92 +212,6 @@ tally_fini(tally *t)
 
 /* ---- printable text ---- */
 
-/* Length of the valid UTF-8 sequence at p (1..4) and its code point, or 0. */
-static size_t
-u8_seq(const uint8_t *p, size_t n, uint32_t *cp)
-{
-	uint32_t c, min;
-	size_t len;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if ((p[0] & 0xe0) == 0xc0) {
-		len = 2, c = p[0] & 0x1f, min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		len = 3, c = p[0] & 0x0f, min = 0x800;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		len = 4, c = p[0] & 0x07, min = 0x10000;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/*
- * Makes b printable UTF-8 in out (replacing its content, NUL-terminated,
- * the NUL not counted in out->len): control characters (C0, DEL, C1) become
- * '?', bytes that are not valid UTF-8 become U+FFFD.
- */
-static rl_err
-clean_text(rl_bytes b, rl_buf *out)
-{
-	rl_err e = RL_OK;
-
-	rl_buf_reset(out);
-	for (size_t i = 0; i < b.len && e == RL_OK;) {
-		uint32_t cp;
-		size_t k = u8_seq(b.p + i, b.len - i, &cp);
-
-		if (k == 0) {
-			e = rl_buf_append(out, "\xef\xbf\xbd", 3);
-			i++;
-			continue;
-		}
-		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
-			e = rl_buf_append(out, "?", 1);
-		else
-			e = rl_buf_append(out, b.p + i, k);
-		i += k;
-	}
-	if (e == RL_OK && (e = rl_buf_append(out, "", 1)) == RL_OK)
-		out->len--;
-	return e;
-}
-
-/* Number of characters (code points) of a printable UTF-8 string. */
-static size_t
-u8_cols(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((uint8_t)*s & 0xc0) != 0x80;
-	return n;
-}
-
-/* Bytes of the first cols characters of s. */
-static size_t
-u8_prefix(const char *s, size_t cols)
-{
-	size_t i = 0;
-
-	for (; s[i] && cols > 0; cols--)
-		for (i++; ((uint8_t)s[i] & 0xc0) == 0x80; i++)
-			;
-	return i;
-}
-
 /* ---- dates ---- */
 
 /* Days since 1970-01-01 of a valid YYYYMMDD (proleptic Gregorian). */
@@ -414,7 +329,7 @@ count_text(report *r, tally *t, rl_bytes b, uint64_t by)
 		plain = b.p[i] >= 0x20 && b.p[i] < 0x7f;
 	if (plain)
 		return tally_add(t, (const char *)b.p, b.len, by);
-	if ((e = clean_text(b, &r->scratch)) != RL_OK)
+	if ((e = rl_text_printable(b, &r->scratch)) != RL_OK)
 		return e;
 	return tally_add(t, (const char *)r->scratch.data, r->scratch.len, by);
 }
@@ -763,26 +678,12 @@ percent(uint64_t n, uint64_t of)
 
 /* ---- text ---- */
 
-/* Prints s in a column of width characters, cut with "…" when longer. */
-static void
-text_cell(FILE *f, const char *s, size_t width)
-{
-	size_t cols = u8_cols(s);
-
-	if (cols > width) {
-		fprintf(f, "%.*s…", (int)u8_prefix(s, width - 1), s);
-		return;
-	}
-	fputs(s, f);
-	for (; cols < width; cols++)
-		fputc(' ', f);
-}
 
 static void
 text_line(FILE *f, const char *label, const char *value)
 {
 	fputs("  ", f);
-	text_cell(f, label, REPORT_TEXT_LABEL);
+	rl_text_cell(f, label, REPORT_TEXT_LABEL);
 	fprintf(f, "%*s\n", REPORT_TEXT_NUM, value);
 }
 
@@ -805,7 +706,7 @@ text_table(FILE *f, const char *title, const rows *rs, uint64_t of, const char *
 	}
 	for (size_t i = 0; i < rs->n; i++) {
 		fputs("  ", f);
-		text_cell(f, rs->v[i].label, REPORT_TEXT_LABEL);
+		rl_text_cell(f, rs->v[i].label, REPORT_TEXT_LABEL);
 		fprintf(f, "%*llu", REPORT_TEXT_NUM, (unsigned long long)rs->v[i].n);
 		if (of != 0)
 			fprintf(f, "  %3u %%", percent(rs->v[i].n, of));
@@ -1057,11 +958,11 @@ html_esc_cut(FILE *f, const char *s, size_t cols)
 	size_t n;
 	char *c;
 
-	if (u8_cols(s) <= cols) {
+	if (rl_text_width(s) <= cols) {
 		html_esc(f, s);
 		return;
 	}
-	n = u8_prefix(s, cols - 1);
+	n = rl_text_prefix(s, cols - 1);
 	if ((c = malloc(n + 1)) == NULL) {
 		html_esc(f, "…");
 		return;
