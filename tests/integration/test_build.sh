@@ -69,7 +69,7 @@ sleep 600
 EOF
 printf '#!/usr/bin/env bash\necho fine\n' >"$T/test_fine.sh"
 set +e
-out="$(bash tests/run.sh -- "$T/test_hangs.sh" "$T/test_fine.sh" 2>&1)"
+out="$(TEST_SCALE=1 bash tests/run.sh -- "$T/test_hangs.sh" "$T/test_fine.sh" 2>&1)"
 rc=$?
 set -e
 assert_eq "$rc" 1 "the runner fails the suite"
