@@ -41,7 +41,10 @@
 
 #define NET_REDIAL_WAIT_MS 1000 /* a call waits this long for a lost connection */
 #define NET_REDIAL_STEP_MS 10
-#define NET_DIAL_STAT_MS 10     /* a dial looks for a refusal this often */
+#define NET_DIAL_STAT_MS 10     /* a dial looks for a refusal this often, */
+#define NET_DIAL_STAT_AFTER_MS 50 /* from this long after it started (a snapshot copies
+                                     every statistic of the process: most dials are
+                                     done by then) */
 #define NET_QUIET_MAX_MS 5000   /* a close waits this long at most for the pipe's end */
 #define NET_QUIET_MIN_MS 100    /* ...or this long, when it could not shut it down */
 #define NET_GUARD_GRACE_MS 5000 /* the watchdog's margin over a call's own bound */
@@ -325,7 +328,7 @@ net_wait_connected(rl_net_client *c, int timeout_ms)
 			return net_tcp_open_to(c->port) ? RL_ETIMEDOUT : RL_EUNREACH;
 		if (net_wait_up(c, slice))
 			return RL_OK;
-		if (stat_dial_failed(c))
+		if (nng_clock() + timeout_ms >= end + NET_DIAL_STAT_AFTER_MS && stat_dial_failed(c))
 			return RL_EUNREACH;
 	}
 }
