@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "client/cli.h"
+#include "common/csv.h"
 
 typedef struct export_ctx {
 	json_t *rows;
@@ -58,15 +59,7 @@ csv_field(FILE *f, const char *s, size_t len, bool first)
 {
 	if (!first)
 		fputc(',', f);
-	fputc('"', f);
-	if (len > 0 && strchr("=+-@\t\r", s[0]) != NULL)
-		fputc('\'', f);
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '"')
-			fputc('"', f);
-		fputc(s[i], f);
-	}
-	fputc('"', f);
+	rl_csv_field(f, s, len, true);
 }
 
 static void

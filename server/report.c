@@ -62,6 +62,7 @@
 #include <jansson.h>
 
 #include "common/casefile.h"
+#include "common/csv.h"
 #include "common/file.h"
 #include "common/states.h"
 #include "common/text.h"
@@ -765,28 +766,11 @@ render_text(FILE *f, const report *r)
 
 /* ---- csv ---- */
 
-/* One RFC 4180 field. A text that a spreadsheet would read as a formula
- * gets a leading apostrophe. */
+/* One field, quoted only when needed (common/csv.h). */
 static void
 csv_field(FILE *f, const char *s)
 {
-	bool quote = strpbrk(s, ",\"\r\n;") != NULL;
-	bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
-	               s[0] == '\r';
-
-	if (!quote && !formula) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	if (formula)
-		fputc('\'', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
+	rl_csv_field(f, s, strlen(s), false);
 }
 
 static void
