@@ -243,13 +243,6 @@ net_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	}
 }
 
-/*
- * nng reports a background dial's errors only in its statistics.
- * stat_dial_failed: whether the dialer has seen a connection
- * refused (or another error of the connect itself) since it started.
- * False when statistics are not built in: the dial then waits out its
- * deadline.
- */
 /* The statistics of the dialer with this id: a direct child of the root
  * named "dialer" whose "id" matches. (nng_stat_find_dialer cannot be used:
  * in 1.5.2 it returns the first dialer's statistics, whatever the id.) */
@@ -266,6 +259,10 @@ stat_dialer(nng_stat *all, int id)
 	return NULL;
 }
 
+/* nng reports a background dial's errors only in its statistics: whether
+ * the dialer has seen a connection refused (or another error of the
+ * connect itself) since it started. False when statistics are not built
+ * in: the dial then waits out its deadline. */
 static bool
 stat_dial_failed(rl_net_client *c)
 {
@@ -283,32 +280,67 @@ stat_dial_failed(rl_net_client *c)
 	return failed;
 }
 
-/* Whether one of our TCP sockets is connected to a peer on this port (in
- * network order): a dial that timed out with one found a server that
- * accepts and never speaks; without, nobody answered at all. */
-static bool
-net_tcp_open_to(uint16_t port)
+/*
+ * Calls fn with each of our connected sockets, its local and peer
+ * addresses, until fn returns false. nng gives no access to the descriptor
+ * under a pipe: this is how it is found (rl_net_close explains why).
+ */
+typedef bool (*net_sock_fn)(int fd, const struct sockaddr_storage *l,
+                            const struct sockaddr_storage *r, void *arg);
+
+static void
+net_each_socket(net_sock_fn fn, void *arg)
 {
 	DIR *d;
 	struct dirent *de;
-	bool found = false;
 
-	if (port == 0 || (d = opendir("/proc/self/fd")) == NULL)
-		return port != 0;
-	while (!found && (de = readdir(d)) != NULL) {
-		struct sockaddr_storage r;
-		socklen_t rl = sizeof(r);
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct sockaddr_storage l, r;
+		socklen_t ll = sizeof(l), rl = sizeof(r);
 		char *end;
 		long fd = strtol(de->d_name, &end, 10);
 
 		if (*end != '\0' || end == de->d_name || fd < 0 || fd == dirfd(d) ||
+		    getsockname((int)fd, (struct sockaddr *)&l, &ll) != 0 ||
 		    getpeername((int)fd, (struct sockaddr *)&r, &rl) != 0)
 			continue;
-		found = (r.ss_family == AF_INET && ((struct sockaddr_in *)&r)->sin_port == port) ||
-		        (r.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&r)->sin6_port == port);
+		if (!fn((int)fd, &l, &r, arg))
+			break;
 	}
 	closedir(d);
-	return found;
+}
+
+struct port_find {
+	uint16_t port;
+	bool found;
+};
+
+static bool
+port_match(int fd, const struct sockaddr_storage *l, const struct sockaddr_storage *r, void *arg)
+{
+	struct port_find *pf = arg;
+
+	(void)fd;
+	(void)l;
+	pf->found = (r->ss_family == AF_INET && ((const struct sockaddr_in *)r)->sin_port == pf->port) ||
+	            (r->ss_family == AF_INET6 && ((const struct sockaddr_in6 *)r)->sin6_port == pf->port);
+	return !pf->found;
+}
+
+/* Whether one of our TCP sockets is connected to a peer on this port (in
+ * network order): a dial that timed out with one found a server that
+ * accepts and never speaks; without, nobody answered at all. Unknown port
+ * (not TCP): taken as connected. */
+static bool
+net_tcp_open_to(uint16_t port)
+{
+	struct port_find pf = { port, port == 0 };
+
+	if (port != 0)
+		net_each_socket(port_match, &pf);
+	return pf.found;
 }
 
 /* Waits until the dialer's first connection is up (the SP negotiation
@@ -318,7 +350,7 @@ net_tcp_open_to(uint16_t port)
 static rl_err
 net_wait_connected(rl_net_client *c, int timeout_ms)
 {
-	nng_time end = nng_clock() + (nng_duration)timeout_ms;
+	nng_time start = nng_clock(), end = start + (nng_duration)timeout_ms;
 
 	for (;;) {
 		nng_time now = nng_clock();
@@ -328,7 +360,7 @@ net_wait_connected(rl_net_client *c, int timeout_ms)
 			return net_tcp_open_to(c->port) ? RL_ETIMEDOUT : RL_EUNREACH;
 		if (net_wait_up(c, slice))
 			return RL_OK;
-		if (nng_clock() + timeout_ms >= end + NET_DIAL_STAT_AFTER_MS && stat_dial_failed(c))
+		if (nng_clock() - start >= NET_DIAL_STAT_AFTER_MS && stat_dial_failed(c))
 			return RL_EUNREACH;
 	}
 }
@@ -396,7 +428,7 @@ rl_net_dial(const char *url, size_t max_msg, int timeout_ms, rl_watchdog *wd,
 	e = net_wait_connected(c, timeout_ms);
 	net_unguard(c);
 	if (e != RL_OK) {
-		/* No connection came up: no pipe, nothing to race with. */
+		/* A connection may still come up meanwhile: the safe close. */
 		rl_net_close(c);
 		return e;
 	}
@@ -541,6 +573,23 @@ net_addr_eq(const struct sockaddr_storage *ss, const nng_sockaddr *na, bool port
 	return false;
 }
 
+struct conn_match {
+	const nng_sockaddr *laddr, *raddr;
+	int n;
+};
+
+static bool
+conn_shutdown(int fd, const struct sockaddr_storage *l, const struct sockaddr_storage *r, void *arg)
+{
+	struct conn_match *m = arg;
+
+	if (!net_addr_eq(l, m->laddr, m->raddr == NULL) ||
+	    (m->raddr != NULL && !net_addr_eq(r, m->raddr, false)) || shutdown(fd, SHUT_RDWR) != 0)
+		return true;
+	m->n++;
+	return m->raddr == NULL; /* one connection has one descriptor */
+}
+
 /*
  * Shuts down (shutdown(2), both ways) each of our connected sockets whose
  * local end is laddr and, when raddr is not NULL, whose peer is raddr; with
@@ -550,32 +599,10 @@ net_addr_eq(const struct sockaddr_storage *ss, const nng_sockaddr *na, bool port
 static int
 net_shutdown_conns(const nng_sockaddr *laddr, const nng_sockaddr *raddr)
 {
-	DIR *d;
-	struct dirent *de;
-	int n = 0;
+	struct conn_match m = { laddr, raddr, 0 };
 
-	if ((d = opendir("/proc/self/fd")) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		struct sockaddr_storage l, r;
-		socklen_t ll = sizeof(l), rl = sizeof(r);
-		char *end;
-		long fd = strtol(de->d_name, &end, 10);
-
-		if (*end != '\0' || end == de->d_name || fd < 0 || fd == dirfd(d))
-			continue;
-		if (getsockname((int)fd, (struct sockaddr *)&l, &ll) != 0 ||
-		    getpeername((int)fd, (struct sockaddr *)&r, &rl) != 0)
-			continue;
-		if (net_addr_eq(&l, laddr, raddr == NULL) && (raddr == NULL || net_addr_eq(&r, raddr, false)) &&
-		    shutdown((int)fd, SHUT_RDWR) == 0) {
-			n++;
-			if (raddr != NULL)
-				break;
-		}
-	}
-	closedir(d);
-	return n;
+	net_each_socket(conn_shutdown, &m);
+	return m.n;
 }
 
 void

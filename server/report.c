@@ -374,10 +374,11 @@ delay_push(report *r, int64_t d)
 	return RL_OK;
 }
 
-/* Adds one situation state to the figures. */
+/* Adds one situation state to the figures (an rl_states_fn on a report). */
 static rl_err
-report_record(report *r, const rl_record *rec)
+report_record(void *arg, const rl_record *rec)
 {
+	report *r = arg;
 	const rl_op **list = NULL;
 	rl_bytes ant, opened_b;
 	uint32_t opened = 0, first = 0;
@@ -479,12 +480,6 @@ report_devices(report *r, rl_txn *txn)
 	return e == RL_ENOTFOUND ? RL_OK : e;
 }
 
-static rl_err
-scan_state(void *arg, const rl_record *rec)
-{
-	return report_record(arg, rec);
-}
-
 /* Reads every state in one read transaction. */
 static rl_err
 report_scan(report *r, rl_hub *hub)
@@ -495,7 +490,7 @@ report_scan(report *r, rl_hub *hub)
 	if ((e = rl_store_begin(hub->st, false, &txn)) != RL_OK)
 		return e;
 	if ((e = report_devices(r, txn)) == RL_OK)
-		e = rl_states_each(txn, scan_state, r);
+		e = rl_states_each(txn, report_record, r);
 	rl_store_abort(txn);
 	return e;
 }
